@@ -1,0 +1,19 @@
+"""Corpora, manifests and speaker-independent splits."""
+
+from serkit.data.corpora import Corpus, get_corpus, list_corpora, register_corpus
+from serkit.data.manifest import COLUMNS, read_manifest, validate_manifest, write_manifest
+from serkit.data.prepare import FileProblem, PrepareReport, prepare_corpus
+
+__all__ = [
+    "COLUMNS",
+    "Corpus",
+    "FileProblem",
+    "PrepareReport",
+    "get_corpus",
+    "list_corpora",
+    "prepare_corpus",
+    "read_manifest",
+    "register_corpus",
+    "validate_manifest",
+    "write_manifest",
+]

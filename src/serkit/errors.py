@@ -1,0 +1,64 @@
+"""The few exception types users catch.
+
+Every error derives from :class:`SerkitError`; most also derive from a built-in
+(``ValueError``), so ``except ValueError`` keeps working for code that does not know serkit.
+Messages follow one shape: what, where, allowed, got, and the fix when there is one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "AudioError",
+    "CacheError",
+    "ConfigError",
+    "CorpusError",
+    "ManifestError",
+    "ParameterError",
+    "SerkitError",
+    "SplitLeakError",
+]
+
+
+class SerkitError(Exception):
+    """Root of every error serkit raises on purpose."""
+
+
+class ParameterError(SerkitError, ValueError):
+    """A parameter value is outside what the function accepts."""
+
+
+class AudioError(SerkitError, ValueError):
+    """An audio file (or array) cannot be used; ``path`` names it and ``reason`` says why.
+
+    ``kind`` is a short machine-readable tag: ``missing``, ``empty``, ``corrupt``, ``truncated``,
+    ``unsupported``, ``silent``, ``non-finite``, ``too-long``, ``too-short``.
+    """
+
+    def __init__(self, path: str | Path | None, reason: str, *, kind: str = "corrupt") -> None:
+        self.path = None if path is None else str(path)
+        self.reason = reason
+        self.kind = kind
+        where = "audio array" if path is None else f"audio file '{path}'"
+        super().__init__(f"Cannot use {where}: {reason}")
+
+
+class CorpusError(SerkitError, ValueError):
+    """A corpus folder does not match the layout its adapter documents."""
+
+
+class ManifestError(SerkitError, ValueError):
+    """A manifest is missing columns, has bad values or duplicate ids."""
+
+
+class SplitLeakError(SerkitError, ValueError):
+    """A split puts one speaker (or utterance) on both sides of a train/validation/test boundary."""
+
+
+class ConfigError(SerkitError, ValueError):
+    """An experiment configuration is invalid."""
+
+
+class CacheError(SerkitError, RuntimeError):
+    """A feature cache entry is unreadable in a way that cannot be repaired by recomputing."""
