@@ -23,6 +23,7 @@ __all__ = [
     "ScanResult",
     "find_audio",
     "get_corpus",
+    "get_corpus_class",
     "list_corpora",
     "register_corpus",
     "utterance_id",
@@ -124,8 +125,8 @@ def list_corpora() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get_corpus(name: str, **options: Any) -> Corpus:
-    """Instantiate the adapter called ``name`` (options go to its constructor, e.g. ``generic``)."""
+def get_corpus_class(name: str) -> type[Corpus]:
+    """The adapter class registered as ``name`` (case and ``_``/``-`` insensitive)."""
     _ensure_builtin()
     key = name.lower().replace("_", "-")
     cls = _REGISTRY.get(key) or _REGISTRY.get(name)
@@ -133,7 +134,16 @@ def get_corpus(name: str, **options: Any) -> Corpus:
         close = difflib.get_close_matches(key, list(_REGISTRY), n=3)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise CorpusError(f"Unknown corpus {name!r}.{hint} Known corpora: {', '.join(sorted(_REGISTRY))}.")
-    return cls(**options)
+    return cls
+
+
+def get_corpus(name: str, **options: Any) -> Corpus:
+    """Instantiate the adapter called ``name`` (options go to its constructor, e.g. ``generic``)."""
+    cls = get_corpus_class(name)
+    try:
+        return cls(**options)
+    except TypeError as exc:
+        raise CorpusError(f"Bad options for the {cls.name} adapter: {exc}.") from None
 
 
 def find_audio(root: Path, pattern: str = "**/*", *, extensions: Iterable[str] = AUDIO_EXTENSIONS) -> list[Path]:

@@ -1,0 +1,42 @@
+"""The ``serkit`` command-line tool (typer): ``serkit data ...``, ``serkit features ...``."""
+
+from __future__ import annotations
+
+import typer
+
+from serkit import __version__
+from serkit.cli.data import app as data_app
+from serkit.cli.features import app as features_app
+
+app = typer.Typer(
+    name="serkit",
+    help="Speech emotion recognition toolkit: corpora, speaker-independent splits, feature frontends.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data_app, name="data")
+app.add_typer(features_app, name="features")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"serkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Speech emotion recognition toolkit."""
+
+
+def main() -> None:
+    """Entry point of the ``serkit`` console script."""
+    from serkit.cli._common import run_app
+
+    run_app(app)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,23 @@
+"""Shared fixtures: where the real corpora are (skipped when absent) and synthetic audio folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CORPORA = REPO.parent / "shared" / "corpora"
+
+
+def corpus_root(name: str) -> Path:
+    """The real corpus folder under ../shared/corpora, or skip the test when it is absent."""
+    root = CORPORA / name
+    if not root.is_dir():
+        pytest.skip(f"real corpus {name!r} not present at {root}")
+    return root
+
+
+@pytest.fixture(scope="session")
+def ravdess_root() -> Path:
+    return corpus_root("ravdess")
