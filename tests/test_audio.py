@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 import soxr
-from synth import SR, tone, write
 
 from serkit.audio import AudioInfo, check_waveform, info, load, resample, to_mono
 from serkit.errors import AudioError, ParameterError
+
+from synth import SR, tone, write
 
 
 def test_load_wav_returns_float32_mono_at_16k(tmp_path):
@@ -69,7 +70,7 @@ def test_truncated_flac_is_detected(tmp_path):
 def test_empty_and_text_files(tmp_path, content, kind):
     path = tmp_path / "bad.wav"
     path.write_bytes(content)
-    with pytest.raises(AudioError, match="bad.wav") as err:
+    with pytest.raises(AudioError, match=r"bad\.wav") as err:
         load(path)
     assert err.value.kind == kind
 

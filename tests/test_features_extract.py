@@ -1,18 +1,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import pytest
-from synth import tone, write
 
 from serkit.features import Frontend, build_frontend, register_frontend
 from serkit.features.cache import FeatureCache, file_digest
 from serkit.features.extract import extract_features
 
-CALLS_FILE_ENV = "SERKIT_TEST_CALLS"
+from synth import tone, write
 
 
 @register_frontend
@@ -37,8 +37,13 @@ class _Stats(Frontend):
 @pytest.fixture
 def folder(tmp_path):
     paths = [write(tmp_path / "audio" / f"{i}.wav", tone(200 + 50 * i, 0.2 + 0.1 * i)) for i in range(6)]
-    manifest = pd.DataFrame({"id": [f"u{i}" for i in range(6)], "path": [str(p) for p in paths],
-                             "duration": [0.2 + 0.1 * i for i in range(6)]})
+    manifest = pd.DataFrame(
+        {
+            "id": [f"u{i}" for i in range(6)],
+            "path": [str(p) for p in paths],
+            "duration": [0.2 + 0.1 * i for i in range(6)],
+        }
+    )
     return manifest, tmp_path
 
 
@@ -53,12 +58,15 @@ def _expected(path, gain=1.0):
 def test_second_run_hits_cache_and_changed_param_misses(folder, workers):
     manifest, tmp = folder
     cache_dir = tmp / "feats"
-    first = extract_features(manifest, "_test_stats", cache_dir=cache_dir, workers=workers, batch_size=2,
-                             return_arrays=True)
+    first = extract_features(
+        manifest, "_test_stats", cache_dir=cache_dir, workers=workers, batch_size=2, return_arrays=True
+    )
     assert (first.n_computed, first.n_cached, first.n_failed) == (6, 0, 0)
-    for i, row in manifest.iterrows():
+    for _, row in manifest.iterrows():
         np.testing.assert_allclose(first.arrays[row["id"]], _expected(row["path"]), rtol=1e-6)
-    again = extract_features(manifest, "_test_stats", cache_dir=cache_dir, workers=workers, return_arrays=True)
+    again = extract_features(
+        manifest, "_test_stats", cache_dir=cache_dir, workers=workers, return_arrays=True
+    )
     assert (again.n_computed, again.n_cached) == (0, 6)
     for key in first.arrays:
         np.testing.assert_array_equal(first.arrays[key], again.arrays[key])
@@ -103,7 +111,7 @@ def test_cache_is_content_addressed(folder):
     for i, p in enumerate(manifest["path"]):
         new = tmp / "moved" / f"renamed{i}.wav"
         new.parent.mkdir(exist_ok=True)
-        new.write_bytes(open(p, "rb").read())
+        new.write_bytes(Path(p).read_bytes())
         moved.loc[i, "path"] = str(new)
     assert extract_features(moved, "_test_stats", cache_dir=cache_dir).n_cached == 6
 
@@ -111,9 +119,16 @@ def test_cache_is_content_addressed(folder):
 def test_bad_files_are_reported_not_fatal(folder):
     manifest, tmp = folder
     (tmp / "audio" / "bad.wav").write_text("not audio")
-    bad = pd.concat([manifest, pd.DataFrame({"id": ["bad"], "path": [str(tmp / "audio" / "bad.wav")],
-                                             "duration": [1.0]})], ignore_index=True)
-    result = extract_features(bad, "_test_stats(min_samples=4000)", workers=1, batch_size=8, return_arrays=True)
+    bad = pd.concat(
+        [
+            manifest,
+            pd.DataFrame({"id": ["bad"], "path": [str(tmp / "audio" / "bad.wav")], "duration": [1.0]}),
+        ],
+        ignore_index=True,
+    )
+    result = extract_features(
+        bad, "_test_stats(min_samples=4000)", workers=1, batch_size=8, return_arrays=True
+    )
     failed = result.index.loc[result.index["status"] == "failed", "id"].tolist()
     # bad.wav does not decode; u0 (0.2 s = 3200 samples) fails in the frontend; the batch is retried per file
     assert sorted(failed) == ["bad", "u0"]

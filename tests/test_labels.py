@@ -9,8 +9,16 @@ from serkit.labels import EMOTIONS, LABEL_SETS, LabelSet, canonical_label, get_l
 
 @pytest.mark.parametrize(
     ("raw", "canon"),
-    [("Anger", "angry"), ("happiness", "happy"), ("joy", "happy"), ("fear", "fearful"), ("boredom", "bored"),
-     ("surprise", "surprised"), ("neutral", "neutral"), ("disgusted", "disgust")],
+    [
+        ("Anger", "angry"),
+        ("happiness", "happy"),
+        ("joy", "happy"),
+        ("fear", "fearful"),
+        ("boredom", "bored"),
+        ("surprise", "surprised"),
+        ("neutral", "neutral"),
+        ("disgusted", "disgust"),
+    ],
 )
 def test_canonical_label(raw, canon):
     assert canonical_label(raw) == canon
@@ -22,8 +30,12 @@ def test_unknown_label_suggests():
 
 
 def test_iemocap4_merges_excited_and_drops_others():
-    df = pd.DataFrame({"label": ["neutral", "excited", "happy", "frustrated", "sad", "angry"],
-                       "raw_label": ["neu", "exc", "hap", "fru", "sad", "ang"]})
+    df = pd.DataFrame(
+        {
+            "label": ["neutral", "excited", "happy", "frustrated", "sad", "angry"],
+            "raw_label": ["neu", "exc", "hap", "fru", "sad", "ang"],
+        }
+    )
     out = LABEL_SETS["iemocap4"].apply(df)
     assert list(out["label"]) == ["neutral", "happy", "happy", "sad", "angry"]
     assert list(out["raw_label"]) == ["neu", "exc", "hap", "sad", "ang"]

@@ -67,7 +67,7 @@ def test_errors_name_the_problem(tmp_path):
         validate_manifest(missing)
     with pytest.raises(ManifestError, match="No manifest file"):
         read_manifest(tmp_path / "nope.csv")
-    with pytest.raises(ManifestError, match=".csv, .tsv or .parquet"):
+    with pytest.raises(ManifestError, match=r"\.csv, \.tsv or \.parquet"):
         write_manifest(df, tmp_path / "m.txt")
 
 

@@ -6,12 +6,13 @@ import json
 
 import pandas as pd
 import pytest
-from synth import tone, write
 from typer.testing import CliRunner
 
 from serkit.cli import app
 from serkit.data import prepare_corpus, read_manifest
 from serkit.errors import CorpusError
+
+from synth import tone, write
 
 runner = CliRunner()
 
@@ -20,7 +21,9 @@ def _ravdess_mini(root, *, bad: bool):
     """Two actors x 3 emotions of RAVDESS-named files; optionally three broken ones."""
     for actor in ("01", "02"):
         for emo in ("01", "03", "05"):
-            write(root / f"Actor_{actor}" / f"03-01-{emo}-01-01-01-{actor}.wav", tone(150 + int(emo) * 20, 0.4))
+            write(
+                root / f"Actor_{actor}" / f"03-01-{emo}-01-01-01-{actor}.wav", tone(150 + int(emo) * 20, 0.4)
+            )
     if bad:
         good = root / "Actor_01" / "03-01-01-01-01-01-01.wav"
         data = good.read_bytes()
@@ -81,8 +84,17 @@ def test_cli_errors_are_one_clear_line(tmp_path):
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["data"], ["features"], ["data", "prepare"], ["data", "stats"], ["data", "split"], ["data", "list"],
-     ["features", "extract"], ["features", "list"]],
+    [
+        [],
+        ["data"],
+        ["features"],
+        ["data", "prepare"],
+        ["data", "stats"],
+        ["data", "split"],
+        ["data", "list"],
+        ["features", "extract"],
+        ["features", "list"],
+    ],
 )
 def test_every_command_has_help(args):
     result = runner.invoke(app, [*args, "--help"])
@@ -103,6 +115,14 @@ def test_cli_stats_real_ravdess(ravdess_root):
     result = runner.invoke(app, ["data", "stats", "ravdess", str(ravdess_root), "--json"])
     stats = json.loads(result.stdout)
     assert (stats["utterances"], stats["speakers"], stats["labels"]) == (1440, 24, 8)
-    assert stats["label_counts"] == {"angry": 192, "calm": 192, "disgust": 192, "fearful": 192, "happy": 192,
-                                     "neutral": 96, "sad": 192, "surprised": 192}
+    assert stats["label_counts"] == {
+        "angry": 192,
+        "calm": 192,
+        "disgust": 192,
+        "fearful": 192,
+        "happy": 192,
+        "neutral": 96,
+        "sad": 192,
+        "surprised": 192,
+    }
     assert abs(stats["hours"] - 1.480) < 0.005

@@ -127,7 +127,9 @@ def info(path: str | Path) -> AudioInfo:
         meta = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise AudioError(path, f"not a readable audio file ({exc}).", kind="corrupt") from exc
-    return AudioInfo(str(path), int(meta.samplerate), int(meta.channels), int(meta.frames), meta.format, meta.subtype)
+    return AudioInfo(
+        str(path), int(meta.samplerate), int(meta.channels), int(meta.frames), meta.format, meta.subtype
+    )
 
 
 def _ffmpeg_decode(path: Path, sample_rate: int = SAMPLE_RATE) -> tuple[np.ndarray, int]:

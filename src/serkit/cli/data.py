@@ -26,8 +26,16 @@ def list_cmd(json_out: bool = typer.Option(False, "--json", help="Print JSON ins
     rows = []
     for name in list_corpora():
         cls = get_corpus_class(name)
-        rows.append({"name": name, "title": cls.title, "language": cls.language, "task": cls.task,
-                     "licence": cls.licence, "layout": cls.layout})
+        rows.append(
+            {
+                "name": name,
+                "title": cls.title,
+                "language": cls.language,
+                "task": cls.task,
+                "licence": cls.licence,
+                "layout": cls.layout,
+            }
+        )
     if json_out:
         out.print_json(json.dumps(rows))
         return
@@ -68,12 +76,20 @@ def _print_problems(report, limit: int = 20) -> None:
 
 @app.command()
 def prepare(
-    corpus: str = typer.Argument(..., help="Adapter name (see `serkit data list`), e.g. ravdess, emodb, generic."),
+    corpus: str = typer.Argument(
+        ..., help="Adapter name (see `serkit data list`), e.g. ravdess, emodb, generic."
+    ),
     root: Path = typer.Argument(..., help="The corpus folder, laid out as the adapter documents."),
     output: Path = typer.Option(..., "-o", "--output", help="Manifest to write: .csv, .tsv or .parquet."),
-    workers: int = typer.Option(None, "--workers", "-j", help="Decoding processes (default: available cores)."),
-    allow_silent: bool = typer.Option(False, "--allow-silent", help="Keep all-silent files instead of reporting them."),
-    option: list[str] = typer.Option(None, "--option", help="Adapter option key=value (e.g. for generic: csv=labels.csv)."),
+    workers: int = typer.Option(
+        None, "--workers", "-j", help="Decoding processes (default: available cores)."
+    ),
+    allow_silent: bool = typer.Option(
+        False, "--allow-silent", help="Keep all-silent files instead of reporting them."
+    ),
+    option: list[str] = typer.Option(
+        None, "--option", help="Adapter option key=value (e.g. for generic: csv=labels.csv)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Decode every file of a corpus and write its manifest (one row per utterance).
@@ -102,10 +118,14 @@ def prepare(
 
 @app.command()
 def stats(
-    source: str = typer.Argument(..., help="A manifest file (.csv/.tsv/.parquet), or a corpus name followed by ROOT."),
+    source: str = typer.Argument(
+        ..., help="A manifest file (.csv/.tsv/.parquet), or a corpus name followed by ROOT."
+    ),
     root: Path = typer.Argument(None, help="The corpus folder, when SOURCE is a corpus name."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON (machine-readable) instead of tables."),
-    label_set: str = typer.Option(None, "--label-set", help="Apply a label set first, e.g. iemocap4 or 'neutral,happy+excited'."),
+    label_set: str = typer.Option(
+        None, "--label-set", help="Apply a label set first, e.g. iemocap4 or 'neutral,happy+excited'."
+    ),
     workers: int = typer.Option(None, "--workers", "-j", help="Decoding processes when preparing from ROOT."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -151,21 +171,31 @@ def stats(
     table.add_column("total", justify="right")
     for spk, row in result["per_speaker"].items():
         table.add_row(spk, *[str(row.get(lab, 0)) for lab in labels], str(sum(row.values())))
-    table.add_row("total", *[str(result["label_counts"][lab]) for lab in labels], str(result["utterances"]),
-                  style="bold")
+    table.add_row(
+        "total",
+        *[str(result["label_counts"][lab]) for lab in labels],
+        str(result["utterances"]),
+        style="bold",
+    )
     out.print(table)
 
 
 @app.command()
 def split(
-    manifest_path: Path = typer.Argument(..., metavar="MANIFEST", help="Manifest file from `serkit data prepare`."),
+    manifest_path: Path = typer.Argument(
+        ..., metavar="MANIFEST", help="Manifest file from `serkit data prepare`."
+    ),
     protocol: str = typer.Option(
-        "loso", "--protocol", "-p",
+        "loso",
+        "--protocol",
+        "-p",
         help="loso | loso-session | group-kfold | pair-folds | official | casia-text | speaker-dependent.",
     ),
     output: Path = typer.Option(..., "-o", "--output", help="Split file to write (JSON)."),
     n_folds: int = typer.Option(None, "--n-folds", help="Folds for group-kfold / speaker-dependent."),
-    n_val_speakers: int = typer.Option(None, "--n-val-speakers", help="Validation speakers per fold, from the training side."),
+    n_val_speakers: int = typer.Option(
+        None, "--n-val-speakers", help="Validation speakers per fold, from the training side."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed for the speaker assignment."),
     label_set: str = typer.Option(None, "--label-set", help="Apply a label set first (e.g. iemocap4)."),
     option: list[str] = typer.Option(None, "--option", help="Extra protocol parameter key=value."),
@@ -199,6 +229,11 @@ def split(
     for col in ("fold", "train", "val", "test", "test speakers"):
         table.add_column(col)
     for fold in result.folds:
-        table.add_row(fold.name, str(len(fold.train)), str(len(fold.val)), str(len(fold.test)),
-                      ", ".join(fold.test_speakers)[:60])
+        table.add_row(
+            fold.name,
+            str(len(fold.train)),
+            str(len(fold.val)),
+            str(len(fold.test)),
+            ", ".join(fold.test_speakers)[:60],
+        )
     out.print(table)

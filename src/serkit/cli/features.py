@@ -31,15 +31,23 @@ def list_cmd(json_out: bool = typer.Option(False, "--json", help="Print JSON ins
     for col in ("name", "output", "parameters (defaults)", "origin"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r["name"], r["output"], ", ".join(f"{k}={v!r}" for k, v in r["params"].items()), r["paper"])
+        table.add_row(
+            r["name"], r["output"], ", ".join(f"{k}={v!r}" for k, v in r["params"].items()), r["paper"]
+        )
     out.print(table)
 
 
 @app.command()
 def extract(
-    manifest_path: Path = typer.Argument(..., metavar="MANIFEST", help="Manifest from `serkit data prepare`."),
-    frontend: str = typer.Option(..., "--frontend", "-f", help="Frontend spec, e.g. 'logmel(n_mels=40, hop=200)'."),
-    output: Path = typer.Option(..., "-o", "--output", help="Feature cache folder (entries keyed by audio content and spec)."),
+    manifest_path: Path = typer.Argument(
+        ..., metavar="MANIFEST", help="Manifest from `serkit data prepare`."
+    ),
+    frontend: str = typer.Option(
+        ..., "--frontend", "-f", help="Frontend spec, e.g. 'logmel(n_mels=40, hop=200)'."
+    ),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="Feature cache folder (entries keyed by audio content and spec)."
+    ),
     workers: int = typer.Option(2, "--workers", "-j", help="Worker processes (one torch thread each)."),
     batch_size: int = typer.Option(32, "--batch-size", help="Files per batch handed to the frontend."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -60,7 +68,11 @@ def extract(
         with make_progress(quiet) as progress:
             task = progress.add_task(f"{fe.name}", total=len(manifest))
             result = extract_features(
-                manifest, fe, cache_dir=output, workers=workers, batch_size=batch_size,
+                manifest,
+                fe,
+                cache_dir=output,
+                workers=workers,
+                batch_size=batch_size,
                 progress=lambda n, _s: progress.advance(task, n),
             )
     for p in result.problems[:20]:
@@ -68,7 +80,8 @@ def extract(
     console.print(
         f"{fe.spec}: {result.n_computed} computed, {result.n_cached} from cache, {result.n_failed} failed; "
         f"index: {output / fe.cache_digest / 'index.csv'}",
-        highlight=False, markup=False,
+        highlight=False,
+        markup=False,
     )
     if result.n_failed:
         raise typer.Exit(code=1)

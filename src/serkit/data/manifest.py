@@ -128,8 +128,11 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
         if path.suffix == ".parquet":
             df = pd.read_parquet(path)
         else:
-            df = pd.read_csv(path, sep="\t" if path.suffix == ".tsv" else ",", dtype={"speaker": str,
-                             "session": str, "text_id": str, "id": str})
+            df = pd.read_csv(
+                path,
+                sep="\t" if path.suffix == ".tsv" else ",",
+                dtype={"speaker": str, "session": str, "text_id": str, "id": str},
+            )
     except Exception as exc:  # pandas raises many types for unreadable files
         raise ManifestError(f"Cannot read the manifest {path}: {exc}") from exc
     df = validate_manifest(df, source=path)

@@ -135,7 +135,9 @@ def prepare_corpus(
         if probe.problem is not None:
             problems.append(probe.problem)
             continue
-        rows.append({**row, "corpus": adapter.name, "duration": probe.duration, "sample_rate": probe.sample_rate})
+        rows.append(
+            {**row, "corpus": adapter.name, "duration": probe.duration, "sample_rate": probe.sample_rate}
+        )
     extras = sorted({k for r in rows for k in r} - set(COLUMNS))
     frame = pd.DataFrame(rows, columns=[*COLUMNS, *extras])
     return PrepareReport(validate_manifest(frame), problems)

@@ -34,9 +34,7 @@ def manifest_stats(manifest: pd.DataFrame) -> dict[str, Any]:
         "label_counts": {k: int(v) for k, v in labels.value_counts().sort_index().items()},
         "speaker_counts": {k: int(v) for k, v in speakers.astype(str).value_counts().sort_index().items()},
         "gender_counts": {str(k): int(v) for k, v in gender.value_counts().sort_index().items()},
-        "per_speaker": {
-            spk: {lab: int(n) for lab, n in row.items()} for spk, row in per_speaker.iterrows()
-        },
+        "per_speaker": {spk: {lab: int(n) for lab, n in row.items()} for spk, row in per_speaker.iterrows()},
         "duration_s": {
             "min": round(float(manifest["duration"].min()), 4),
             "mean": round(float(manifest["duration"].mean()), 4),

@@ -1,5 +1,10 @@
-"""Feature frontends: audio at 16 kHz in, model inputs out, built by name from a spec string."""
+"""Feature frontends: audio at 16 kHz in, model inputs out, built by name from a spec string.
 
+Importing this package registers the built-in frontends. None of them imports an optional
+dependency (openSMILE, transformers) until it is used.
+"""
+
+from serkit.features import functionals, normalise, opensmile  # noqa: F401  (registers frontends)
 from serkit.features.frontend import (
     Frontend,
     build_frontend,

@@ -96,8 +96,9 @@ class FeatureCache:
             return None
         head = len(_MAGIC) + _DIGEST_SIZE
         payload = data[head:]
-        ok = data[: len(_MAGIC)] == _MAGIC and hashlib.blake2b(payload, digest_size=_DIGEST_SIZE).digest() == (
-            data[len(_MAGIC) : head]
+        ok = (
+            data[: len(_MAGIC)] == _MAGIC
+            and hashlib.blake2b(payload, digest_size=_DIGEST_SIZE).digest() == (data[len(_MAGIC) : head])
         )
         if ok:
             try:

@@ -84,8 +84,9 @@ def _run_chunk(
     return_arrays: bool,
     max_duration_s: float | None,
 ) -> _ChunkOut:
-    out = _ChunkOut(positions, [None] * len(paths), [None] * len(paths) if return_arrays else None,
-                    [None] * len(paths))
+    out = _ChunkOut(
+        positions, [None] * len(paths), [None] * len(paths) if return_arrays else None, [None] * len(paths)
+    )
     waves: list[np.ndarray] = []
     good: list[int] = []
     for i, path in enumerate(paths):
@@ -169,7 +170,9 @@ def extract_features(
     if workers < 1:
         raise ParameterError(f"The 'workers' parameter of extract_features must be >= 1. Got {workers!r}.")
     if batch_size < 1:
-        raise ParameterError(f"The 'batch_size' parameter of extract_features must be >= 1. Got {batch_size!r}.")
+        raise ParameterError(
+            f"The 'batch_size' parameter of extract_features must be >= 1. Got {batch_size!r}."
+        )
     fe = None if frontend is None else build_frontend(frontend)
     if isinstance(items, pd.DataFrame):
         ids = [str(i) for i in items["id"]]
@@ -227,12 +230,19 @@ def extract_features(
             progress(len(out.positions), out.audio_seconds)
 
     def args(chunk: list[int]) -> tuple:
-        return (fe, chunk, [paths[i] for i in chunk], [digests[i] for i in chunk], cache_root, return_arrays,
-                max_duration_s)
+        return (
+            fe,
+            chunk,
+            [paths[i] for i in chunk],
+            [digests[i] for i in chunk],
+            cache_root,
+            return_arrays,
+            max_duration_s,
+        )
+
+    import torch  # imported before the pool forks, so workers do not each pay for the import
 
     if workers == 1:
-        import torch
-
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:

@@ -169,8 +169,7 @@ def build_frontend(spec: str | FrontendSpec | Frontend, **overrides: Any) -> Fro
             close = difflib.get_close_matches(key, list(fields), n=2)
             hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
             raise ParameterError(
-                f"Frontend {cls.name!r} has no parameter {key!r}.{hint} "
-                f"Its parameters: {', '.join(fields)}."
+                f"Frontend {cls.name!r} has no parameter {key!r}.{hint} Its parameters: {', '.join(fields)}."
             )
         kwargs[key] = _coerce(cls, fields[key], value)
     return cls(**kwargs)

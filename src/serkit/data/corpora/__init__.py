@@ -1,6 +1,22 @@
 """Corpus adapters, one module per corpus, found by name through the registry."""
 
-from serkit.data.corpora import emodb, ravdess  # noqa: F401  (registers the adapters)
+from serkit.data.corpora import (  # noqa: F401  (importing registers the adapters)
+    casia,
+    chsims,
+    cremad,
+    emodb,
+    emovo,
+    generic,
+    iemocap,
+    meld,
+    mosi,
+    nemo,
+    ravdess,
+    savee,
+    tess,
+    turevdb,
+    urdu,
+)
 from serkit.data.corpora.base import (
     Corpus,
     ScanResult,
@@ -11,4 +27,12 @@ from serkit.data.corpora.base import (
     utterance_id,
 )
 
-__all__ = ["Corpus", "ScanResult", "find_audio", "get_corpus", "list_corpora", "register_corpus", "utterance_id"]
+__all__ = [
+    "Corpus",
+    "ScanResult",
+    "find_audio",
+    "get_corpus",
+    "list_corpora",
+    "register_corpus",
+    "utterance_id",
+]

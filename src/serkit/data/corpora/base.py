@@ -146,7 +146,9 @@ def get_corpus(name: str, **options: Any) -> Corpus:
         raise CorpusError(f"Bad options for the {cls.name} adapter: {exc}.") from None
 
 
-def find_audio(root: Path, pattern: str = "**/*", *, extensions: Iterable[str] = AUDIO_EXTENSIONS) -> list[Path]:
+def find_audio(
+    root: Path, pattern: str = "**/*", *, extensions: Iterable[str] = AUDIO_EXTENSIONS
+) -> list[Path]:
     """Audio files under ``root`` matching the glob ``pattern``, any case of a known extension, sorted.
 
     When the same stem exists with several extensions (``a.wav`` and ``a.flac``) only the first in

@@ -15,12 +15,23 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import ClassVar
 
 from serkit.data.corpora.base import Corpus, ScanResult, find_audio, register_corpus, utterance_id
 
 _NAME = re.compile(r"^(\d\d)([ab]\d\d)([WLEAFTN])([a-z])$")
-_GENDER = {"03": "m", "08": "f", "09": "f", "10": "m", "11": "m", "12": "m", "13": "f", "14": "f", "15": "m",
-           "16": "f"}
+_GENDER = {
+    "03": "m",
+    "08": "f",
+    "09": "f",
+    "10": "m",
+    "11": "m",
+    "12": "m",
+    "13": "f",
+    "14": "f",
+    "15": "m",
+    "16": "f",
+}
 
 
 @register_corpus
@@ -34,7 +45,15 @@ class EmoDB(Corpus):
     )
     licence = "free for research (no formal licence text)"
     layout = "wav/SSTTTEV.wav, e.g. wav/03a01Fa.wav (any audio extension)"
-    labels = {"W": "angry", "L": "bored", "E": "disgust", "A": "fearful", "F": "happy", "T": "sad", "N": "neutral"}
+    labels: ClassVar[dict[str, str]] = {
+        "W": "angry",
+        "L": "bored",
+        "E": "disgust",
+        "A": "fearful",
+        "F": "happy",
+        "T": "sad",
+        "N": "neutral",
+    }
 
     def scan(self, root: Path) -> ScanResult:
         root = self.check_root(root)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import ClassVar
 
 from serkit.data.corpora.base import Corpus, ScanResult, find_audio, register_corpus, utterance_id
 
@@ -39,7 +40,7 @@ class Ravdess(Corpus):
     )
     licence = "CC BY-NC-SA 4.0"
     layout = "Actor_XX/MM-VV-EE-II-SS-RR-AA.wav (any audio extension); see the module docstring."
-    labels = {
+    labels: ClassVar[dict[str, str]] = {
         "01": "neutral",
         "02": "calm",
         "03": "happy",
@@ -49,7 +50,7 @@ class Ravdess(Corpus):
         "07": "disgust",
         "08": "surprised",
     }
-    _MODALITY_PREFERENCE = {"03": 0, "01": 1, "02": 2}
+    _MODALITY_PREFERENCE: ClassVar[dict[str, int]] = {"03": 0, "01": 1, "02": 2}
 
     def scan(self, root: Path) -> ScanResult:
         root = self.check_root(root)
