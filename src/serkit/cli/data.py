@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import typer
@@ -51,16 +52,21 @@ def _prepare(corpus: str, root: Path, workers: int | None, allow_silent: bool, o
     from serkit.data.corpora import get_corpus
     from serkit.data.prepare import prepare_corpus
 
-    adapter = get_corpus(corpus, **options)
-    with make_progress(quiet) as progress:
-        task = progress.add_task(f"decoding {corpus}", total=None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        adapter = get_corpus(corpus, **options)
+        with make_progress(quiet) as progress:
+            task = progress.add_task(f"decoding {corpus}", total=None)
 
-        def wrap(it):
-            for item in it:
-                progress.advance(task)
-                yield item
+            def wrap(it, total):
+                progress.update(task, total=total)
+                for item in it:
+                    progress.advance(task)
+                    yield item
 
-        report = prepare_corpus(adapter, root, workers=workers, allow_silent=allow_silent, progress=wrap)
+            report = prepare_corpus(adapter, root, workers=workers, allow_silent=allow_silent, progress=wrap)
+    for w in caught:
+        console.print(f"[yellow]warning:[/yellow] {w.message}", highlight=False)
     return report
 
 

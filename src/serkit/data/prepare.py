@@ -68,11 +68,13 @@ def probe_audio(
     workers: int = 1,
     allow_silent: bool = False,
     max_duration_s: float | None = DEFAULT_MAX_DURATION_S,
-    progress: Callable[[Iterable], Iterable] | None = None,
+    progress: Callable[[Iterable, int], Iterable] | None = None,
 ) -> list[_Probe]:
     """Decode each file fully (in ``workers`` processes) to measure it and catch broken files."""
     jobs = [(str(p), allow_silent, max_duration_s) for p in paths]
-    wrap = progress or (lambda it: it)
+    def wrap(it: Iterable) -> Iterable:
+        return progress(it, len(jobs)) if progress is not None else it
+
     if workers <= 1 or len(jobs) < 8:
         return list(wrap(map(_probe_one, jobs)))
     chunksize = max(1, min(64, len(jobs) // (workers * 8)))
@@ -91,7 +93,7 @@ def prepare_corpus(
     workers: int | None = None,
     allow_silent: bool = False,
     max_duration_s: float | None = DEFAULT_MAX_DURATION_S,
-    progress: Callable[[Iterable], Iterable] | None = None,
+    progress: Callable[[Iterable, int], Iterable] | None = None,
 ) -> PrepareReport:
     """Scan ``root`` with the corpus adapter, decode every file and build the manifest.
 
@@ -108,7 +110,7 @@ def prepare_corpus(
     max_duration_s : float or None
         Files longer than this are reported as ``too-long``.
     progress : callable, optional
-        Wraps the iterator of decoded files (e.g. a progress bar).
+        ``progress(iterator, total)`` wraps the iterator of decoded files (e.g. a progress bar).
 
     Returns
     -------
