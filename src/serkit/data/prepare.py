@@ -72,6 +72,7 @@ def probe_audio(
 ) -> list[_Probe]:
     """Decode each file fully (in ``workers`` processes) to measure it and catch broken files."""
     jobs = [(str(p), allow_silent, max_duration_s) for p in paths]
+
     def wrap(it: Iterable) -> Iterable:
         return progress(it, len(jobs)) if progress is not None else it
 

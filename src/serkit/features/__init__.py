@@ -4,7 +4,7 @@ Importing this package registers the built-in frontends. None of them imports an
 dependency (openSMILE, transformers) until it is used.
 """
 
-from serkit.features import functionals, normalise, opensmile, spectral  # noqa: F401  (registers frontends)
+from serkit.features import encoders, functionals, normalise, opensmile, spectral  # noqa: F401  (registers frontends)
 from serkit.features.frontend import (
     Frontend,
     build_frontend,

@@ -70,9 +70,12 @@ class _ChunkOut:
 
 def _init_worker() -> None:
     import torch
+    from threadpoolctl import threadpool_limits
 
-    # One thread per process: the processes are the parallelism (no oversubscription).
+    # One thread per process, for torch and for numpy's BLAS alike: the processes are the
+    # parallelism, and nested thread pools would fight over the same cores.
     torch.set_num_threads(1)
+    threadpool_limits(1)
 
 
 def _run_chunk(
@@ -243,11 +246,14 @@ def extract_features(
     import torch  # imported before the pool forks, so workers do not each pay for the import
 
     if workers == 1:
+        from threadpoolctl import threadpool_limits
+
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            for chunk in _chunks(order, batch_size):
-                absorb(_run_chunk(*args(chunk)))
+            with threadpool_limits(1):
+                for chunk in _chunks(order, batch_size):
+                    absorb(_run_chunk(*args(chunk)))
         finally:
             torch.set_num_threads(threads)
     else:

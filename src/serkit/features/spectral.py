@@ -628,6 +628,7 @@ def _stft_engine(
     center: bool,
     width: int,
     compute,
+    preemphasis_coef: float = 0.0,
 ) -> tuple[torch.Tensor, list[int], list[int]]:
     """Run ``compute(spectrum_block, out_block)`` over the frames of all signals, block by block.
 
@@ -636,6 +637,8 @@ def _stft_engine(
     with stride ``hop_length``: no padding to the longest signal, no Python loop per frame, and a
     frame's samples do not depend on its neighbours in the batch. A few rows per signal straddle
     two segments; they are computed and ignored.
+
+    ``preemphasis_coef`` applies :func:`preemphasis` to each signal as it is copied into the buffer.
 
     Returns the output rows ``(n_rows, width)``, the first row of each signal and its frame count.
     """
@@ -655,9 +658,18 @@ def _stft_engine(
         row += seg_rows
     n_rows = row
     buf = torch.zeros(n_rows * hop + win_length)
+    if preemphasis_coef:
+        check_param(
+            0.0 <= preemphasis_coef < 1.0, "preemphasis", "coef", "a float in [0, 1)", preemphasis_coef
+        )
     for y, first in zip(signals, firsts, strict=True):
         start = first * hop + left
-        buf[start : start + len(y)] = y
+        if preemphasis_coef and len(y) > 1:
+            # Filter straight into the buffer: no per-signal copy, no second pass over the batch.
+            buf[start] = y[0]
+            torch.sub(y[1:], y[:-1], alpha=preemphasis_coef, out=buf[start + 1 : start + len(y)])
+        else:
+            buf[start : start + len(y)] = y
     frames = buf.as_strided((n_rows, win_length), (hop, 1))
     win = _window(window, win_length)
     out = torch.empty(n_rows, width)
@@ -754,7 +766,7 @@ class _StftMel(Frontend):
         )
 
     def _mel_rows(
-        self, signals: Sequence[torch.Tensor], *, scale: float
+        self, signals: Sequence[torch.Tensor], *, scale: float, preemphasis_coef: float = 0.0
     ) -> tuple[torch.Tensor, list[int], list[int]]:
         """Mel power rows ``(n_rows, n_mels)`` of all signals, with each signal's first row and count."""
         win = self.n_fft if self.win_length is None else self.win_length  # type: ignore[attr-defined]
@@ -767,6 +779,7 @@ class _StftMel(Frontend):
             center=self.center,  # type: ignore[attr-defined]
             width=self.n_mels,  # type: ignore[attr-defined]
             compute=_mel_compute(self._bands(scale)),
+            preemphasis_coef=preemphasis_coef,
         )
 
 
@@ -864,9 +877,7 @@ class LogMel(_StftMel):
         _check_rate(self.name, sample_rate)
         signals = _to_tensor(waveforms, self.name)
         scale = 1.0 / self.n_fft if self.power_norm else 1.0
-        if self.preemphasis:
-            signals = [preemphasis(y, coef=self.preemphasis) for y in signals]
-        mel, firsts, counts = self._mel_rows(signals, scale=scale)
+        mel, firsts, counts = self._mel_rows(signals, scale=scale, preemphasis_coef=self.preemphasis)
         logmel = mel.clamp_(min=self.log_floor).log_()
         return [logmel[r : r + n].numpy().copy() for r, n in zip(firsts, counts, strict=True)]
 
