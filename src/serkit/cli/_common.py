@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -19,8 +20,9 @@ from rich.progress import (
 
 from serkit.errors import SerkitError
 
-console = Console(stderr=True)
-out = Console()
+# Off a terminal (pipes, CI logs) rich would wrap tables at 80 columns; use the terminal size or 160.
+console = Console(stderr=True, width=shutil.get_terminal_size((160, 24)).columns)
+out = Console(width=shutil.get_terminal_size((160, 24)).columns)
 
 
 def run_app(app: typer.Typer) -> None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from serkit._parallel import parallel_map
 from serkit.audio import DEFAULT_MAX_DURATION_S, load
 from serkit.data.corpora.base import Corpus, get_corpus
 from serkit.data.manifest import COLUMNS, validate_manifest
@@ -79,8 +79,9 @@ def probe_audio(
     if workers <= 1 or len(jobs) < 8:
         return list(wrap(map(_probe_one, jobs)))
     chunksize = max(1, min(64, len(jobs) // (workers * 8)))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(wrap(pool.map(_probe_one, jobs, chunksize=chunksize)))
+    return list(
+        wrap(parallel_map(_probe_one, ((job,) for job in jobs), workers=workers, chunksize=chunksize))
+    )
 
 
 def default_workers() -> int:

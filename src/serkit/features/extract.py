@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from serkit._parallel import parallel_map
 from serkit.audio import DEFAULT_MAX_DURATION_S, SAMPLE_RATE, load
 from serkit.data.prepare import FileProblem
 from serkit.errors import AudioError, ParameterError
@@ -257,23 +257,9 @@ def extract_features(
         finally:
             torch.set_num_threads(threads)
     else:
-        # Keep a bounded number of chunks in flight so memory follows batch size, not corpus size.
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
-            pending: set[Future] = set()
-            chunk_iter = _chunks(order, batch_size)
-            try:
-                for chunk in chunk_iter:
-                    pending.add(pool.submit(_run_chunk, *args(chunk)))
-                    if len(pending) >= 2 * workers:
-                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        for fut in done:
-                            absorb(fut.result())
-                for fut in pending:
-                    absorb(fut.result())
-            except BaseException:
-                for fut in pending:
-                    fut.cancel()
-                raise
+        tasks = (args(chunk) for chunk in _chunks(order, batch_size))
+        for out in parallel_map(_run_chunk, tasks, workers=workers, initializer=_init_worker, ordered=False):
+            absorb(out)
 
     index = pd.DataFrame(
         {
