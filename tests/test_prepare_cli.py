@@ -126,3 +126,75 @@ def test_cli_stats_real_ravdess(ravdess_root):
         "surprised": 192,
     }
     assert abs(stats["hours"] - 1.480) < 0.005
+
+
+def test_cli_features_extract_then_cache_hits(tmp_path):
+    root = _ravdess_mini(tmp_path / "rav", bad=False)
+    manifest = tmp_path / "m.csv"
+    assert (
+        runner.invoke(app, ["data", "prepare", "ravdess", str(root), "-o", str(manifest), "-q"]).exit_code
+        == 0
+    )
+    args = ["features", "extract", str(manifest), "--frontend", "logmel(n_mels=40, hop=200, preemph=0.97)"]
+    args += ["-o", str(tmp_path / "feats"), "-j", "1", "-q"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "6 computed, 0 from cache, 0 failed" in first.output
+    second = runner.invoke(app, args)
+    assert "0 computed, 6 from cache, 0 failed" in second.output
+    index = next((tmp_path / "feats").glob("logmel-v1-*/index.csv"))
+    frame = pd.read_csv(index)
+    assert list(frame["status"]) == ["cached"] * 6
+    # 0.4 s at hop 200 without centring: 1 + (6400 - 512) // 200 = 30 frames of 40 bands
+    assert set(frame["shape"]) == {"30x40"}
+    bad = runner.invoke(
+        app, ["features", "extract", str(manifest), "--frontend", "logmel(n_mel=40)", "-o", "x"]
+    )
+    assert bad.exit_code == 2 and "Did you mean 'n_mels'" in bad.output
+
+
+def test_cli_split_writes_checked_json(tmp_path):
+    root = tmp_path / "rav"
+    for actor in ("01", "02", "03", "04"):
+        for emo in ("01", "03"):
+            write(root / f"Actor_{actor}" / f"03-01-{emo}-01-01-01-{actor}.wav", tone(200, 0.2))
+    manifest = tmp_path / "m.csv"
+    assert (
+        runner.invoke(app, ["data", "prepare", "ravdess", str(root), "-o", str(manifest), "-q"]).exit_code
+        == 0
+    )
+    result = runner.invoke(
+        app,
+        [
+            "data",
+            "split",
+            str(manifest),
+            "-p",
+            "group-kfold",
+            "--n-folds",
+            "2",
+            "-o",
+            str(tmp_path / "s.json"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 fold(s), speaker-independent" in result.output
+    data = json.loads((tmp_path / "s.json").read_text())
+    for fold in data["folds"]:
+        assert not set(fold["test_speakers"]) & set(fold["train_speakers"] + fold["val_speakers"])
+    unknown = runner.invoke(
+        app, ["data", "split", str(manifest), "-p", "lsoo", "-o", str(tmp_path / "t.json")]
+    )
+    assert unknown.exit_code == 2 and "loso" in unknown.output
+
+
+def test_console_script_version_and_error_exit_code(tmp_path):
+    import subprocess
+    import sys
+
+    serkit = [sys.executable, "-c", "from serkit.cli import main; main()"]
+    version = subprocess.run([*serkit, "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.startswith("serkit ")
+    err = subprocess.run([*serkit, "data", "stats", "emodb", str(tmp_path)], capture_output=True, text=True)
+    assert err.returncode == 2
+    assert "No EmoDB" in err.stderr and "Traceback" not in err.stderr

@@ -21,7 +21,7 @@ from rich.progress import (
 from serkit.errors import SerkitError
 
 # Off a terminal (pipes, CI logs) rich would wrap tables at 80 columns; use the terminal size or 160.
-console = Console(stderr=True, width=shutil.get_terminal_size((160, 24)).columns)
+console = Console(stderr=True, width=shutil.get_terminal_size((160, 24)).columns, soft_wrap=True)
 out = Console(width=shutil.get_terminal_size((160, 24)).columns)
 
 
