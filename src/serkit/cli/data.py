@@ -100,9 +100,7 @@ def prepare(
 ) -> None:
     """Decode every file of a corpus and write its manifest (one row per utterance).
 
-    Broken files (truncated, empty, not audio, silent, non-finite) and files whose names do not follow
-    the corpus layout are listed on screen and in OUTPUT's sibling `<name>.problems.csv`; the manifest
-    holds the good ones.
+    Broken files (truncated, empty, not audio, silent, non-finite) and files whose names do not follow the corpus layout are listed on screen and in OUTPUT's sibling `<name>.problems.csv`; the manifest holds the good ones.
     """
     from serkit.data.manifest import write_manifest
 
@@ -137,8 +135,7 @@ def stats(
 ) -> None:
     """Utterances, speakers, hours and the label distribution per speaker.
 
-    `serkit data stats manifest.csv` reads a manifest; `serkit data stats ravdess PATH` prepares the
-    corpus on the fly (decoding every file, so broken files are counted too).
+    `serkit data stats manifest.csv` reads a manifest; `serkit data stats ravdess PATH` prepares the corpus on the fly (decoding every file, so broken files are counted too).
     """
     from serkit.data.manifest import read_manifest
     from serkit.data.stats import manifest_stats
@@ -208,8 +205,7 @@ def split(
 ) -> None:
     """Make an evaluation split and save it as JSON (speakers and utterance ids per fold).
 
-    Every speaker-independent split is checked: a test speaker in training or validation is an error.
-    `speaker-dependent` exists for comparison with papers only and is labelled so in the file.
+    Every speaker-independent split is checked: a test speaker in training or validation is an error. `speaker-dependent` exists for comparison with papers only and is labelled so in the file.
     """
     from serkit.data.manifest import read_manifest
     from serkit.data.splits import make_split

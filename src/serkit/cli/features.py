@@ -48,17 +48,18 @@ def extract(
     output: Path = typer.Option(
         ..., "-o", "--output", help="Feature cache folder (entries keyed by audio content and spec)."
     ),
-    workers: int = typer.Option(2, "--workers", "-j", help="Worker processes (one torch thread each)."),
+    workers: int = typer.Option(
+        None, "--workers", "-j", help="Worker processes, one torch thread each (default: available cores)."
+    ),
     batch_size: int = typer.Option(32, "--batch-size", help="Files per batch handed to the frontend."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Extract features for every utterance of MANIFEST into OUTPUT.
 
-    A re-run reads what is already in OUTPUT (the cache is keyed by the audio's content and every
-    frontend parameter), so an interrupted extraction resumes where it stopped and a changed parameter
-    computes afresh. The index `OUTPUT/<frontend>-v<version>-<digest>/index.csv` maps ids to entries.
+    A re-run reads what is already in OUTPUT (the cache is keyed by the audio's content and every frontend parameter), so an interrupted extraction resumes where it stopped and a changed parameter computes afresh. The index `OUTPUT/<frontend>-v<version>-<digest>/index.csv` maps ids to entries.
     """
     from serkit.data.manifest import read_manifest
+    from serkit.data.prepare import default_workers
     from serkit.features import build_frontend
     from serkit.features.extract import extract_features
 
@@ -71,7 +72,7 @@ def extract(
                 manifest,
                 fe,
                 cache_dir=output,
-                workers=workers,
+                workers=workers or default_workers(),
                 batch_size=batch_size,
                 progress=lambda n, _s: progress.advance(task, n),
             )
