@@ -42,6 +42,7 @@ import torch
 
 from serkit.errors import AudioError, ParameterError
 from serkit.features.frontend import Frontend, check_param, register_frontend
+from serkit.features.spectral import mel_filterbank
 from serkit.features.whisper_ct2 import (
     WeightsError,
     ct2_to_whisper_encoder_state_dict,
@@ -94,31 +95,6 @@ def _import_transformers() -> Any:
 # --------------------------------------------------------------------------------------------------
 
 
-def _hz_to_mel_slaney(freq_hz: np.ndarray) -> np.ndarray:
-    """Slaney's Auditory Toolbox mel scale: linear below 1 kHz, logarithmic above."""
-    freq_hz = np.asarray(freq_hz, dtype=np.float64)
-    f_sp = 200.0 / 3.0
-    min_log_hz = 1000.0
-    min_log_mel = min_log_hz / f_sp
-    logstep = math.log(6.4) / 27.0
-    mel = freq_hz / f_sp
-    above = freq_hz >= min_log_hz
-    mel[above] = min_log_mel + np.log(freq_hz[above] / min_log_hz) / logstep
-    return mel
-
-
-def _mel_to_hz_slaney(mel: np.ndarray) -> np.ndarray:
-    mel = np.asarray(mel, dtype=np.float64)
-    f_sp = 200.0 / 3.0
-    min_log_hz = 1000.0
-    min_log_mel = min_log_hz / f_sp
-    logstep = math.log(6.4) / 27.0
-    freq = f_sp * mel
-    above = mel >= min_log_mel
-    freq[above] = min_log_hz * np.exp(logstep * (mel[above] - min_log_mel))
-    return freq
-
-
 @functools.lru_cache(maxsize=8)
 def slaney_mel_filters(*, sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
     """Triangular mel filters on Slaney's mel scale with Slaney (area) normalisation, 0 Hz to Nyquist.
@@ -140,18 +116,7 @@ def slaney_mel_filters(*, sample_rate: int, n_fft: int, n_mels: int) -> np.ndarr
     np.ndarray [shape=(n_mels, 1 + n_fft // 2), dtype=float32]
         Non-negative weights; treat as read-only (the result is cached).
     """
-    fft_hz = np.linspace(0.0, sample_rate / 2.0, 1 + n_fft // 2)
-    mel_points = np.linspace(
-        _hz_to_mel_slaney(np.array([0.0]))[0], _hz_to_mel_slaney(np.array([sample_rate / 2.0]))[0], n_mels + 2
-    )
-    band_hz = _mel_to_hz_slaney(mel_points)
-    widths = np.diff(band_hz)
-    ramps = band_hz[:, None] - fft_hz[None, :]
-    lower = -ramps[:-2] / widths[:-1, None]
-    upper = ramps[2:] / widths[1:, None]
-    weights = np.maximum(0.0, np.minimum(lower, upper))
-    # Slaney normalisation: every filter has the same area.
-    weights *= (2.0 / (band_hz[2:] - band_hz[:-2]))[:, None]
+    weights = mel_filterbank(sample_rate=sample_rate, n_fft=n_fft, n_mels=n_mels, htk=False, norm="slaney")
     weights = weights.astype(np.float32)
     weights.setflags(write=False)
     return weights
