@@ -33,6 +33,7 @@ DEFAULT_FRONTENDS = [
     "melimage",
     "logspec",
     "librosa_logmel",
+    "librosa_melimage",
     "handcrafted",
     "egemaps",
 ]
@@ -58,6 +59,31 @@ class LibrosaLogMel(Frontend):
                 y=y, sr=sample_rate, n_fft=512, hop_length=200, window="hamming", n_mels=40, power=2.0
             )
             out.append(np.log(mel.T / 512 + 1e-10).astype(np.float32))
+        return out
+
+
+@register_frontend
+@dataclass(frozen=True)
+class LibrosaMelImage(Frontend):
+    """The multi-input paper's 128 x 376 mel images computed with librosa: the reference rate."""
+
+    name: ClassVar[str] = "librosa_melimage"
+    output: ClassVar[str] = "frames"
+
+    def extract_batch(self, waveforms, *, sample_rate):
+        import librosa
+
+        from serkit.features import build_frontend
+
+        starts_of = build_frontend("melimage").window_starts
+        out = []
+        for y in waveforms:
+            images = []
+            for start in starts_of(len(y)):
+                clip = np.pad(y[start : start + 48000], (0, max(0, start + 48000 - len(y))))
+                mel = librosa.feature.melspectrogram(y=clip, sr=sample_rate, hop_length=128, n_mels=128)
+                images.append(librosa.power_to_db(mel))
+            out.append(np.stack(images).astype(np.float32))
         return out
 
 
