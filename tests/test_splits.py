@@ -138,6 +138,11 @@ def assert_test_partition(split: Split, m: pd.DataFrame) -> None:
 @PROPS
 @given(m=manifests(min_speakers=3), n_val=st.integers(0, 2), seed=st.integers(0, 2**31))
 def test_loso_properties(m, n_val, seed):
+    n_speakers = len(set(m["corpus"] + "/" + m["speaker"]))
+    if n_val > n_speakers - 2:  # no training speaker would be left: refused, not silently shrunk
+        with pytest.raises(ParameterError, match="at least one training speaker"):
+            leave_one_speaker_out(m, n_val_speakers=n_val, seed=seed)
+        return
     split = leave_one_speaker_out(m, n_val_speakers=n_val, seed=seed)
     assert_speaker_disjoint(split, m)
     assert_test_partition(split, m)

@@ -75,7 +75,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -85,6 +84,7 @@ from typing import Any, Literal, TypeVar
 
 import yaml
 
+from serkit._io import atomic_write_text
 from serkit.errors import ConfigError, ParameterError
 
 __all__ = ["config_digest", "dump_config", "load_config", "save_config"]
@@ -655,18 +655,7 @@ def save_config(obj: Any, path: str | os.PathLike[str]) -> Path:
         # PyYAML writes some characters (NEL, U+0085) raw in unicode mode and reads them back as line
         # breaks; escaping everything outside ASCII is always faithful, if less readable.
         body = yaml.safe_dump(data, sort_keys=False, allow_unicode=False, default_flow_style=False)
-    text = header + body
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return atomic_write_text(path, header + body)
 
 
 def config_digest(obj: Any) -> str:

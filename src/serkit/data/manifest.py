@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from serkit._io import atomic_path
 from serkit.errors import ManifestError
 
 __all__ = [
@@ -90,27 +90,17 @@ def validate_manifest(df: pd.DataFrame, *, source: str | Path | None = None) -> 
     return out[[*COLUMNS, *extras]].reset_index(drop=True)
 
 
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def write_manifest(df: pd.DataFrame, path: str | Path) -> Path:
     """Validate and write a manifest as CSV (``.csv``) or Parquet (``.parquet``), atomically."""
     path = Path(path)
     df = validate_manifest(df)
     if path.suffix == ".parquet":
-        _atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
+        with atomic_path(path) as tmp:
+            df.to_parquet(tmp, index=False)
     elif path.suffix in (".csv", ".tsv"):
         sep = "\t" if path.suffix == ".tsv" else ","
-        _atomic_write(path, lambda tmp: df.to_csv(tmp, index=False, sep=sep))
+        with atomic_path(path) as tmp:
+            df.to_csv(tmp, index=False, sep=sep)
     else:
         raise ManifestError(f"Cannot write a manifest to {path}: use a .csv, .tsv or .parquet file name.")
     return path

@@ -39,10 +39,8 @@ import difflib
 import hashlib
 import inspect
 import json
-import os
 import random
 import re
-import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +49,7 @@ from typing import Any
 
 import pandas as pd
 
+from serkit._io import atomic_write_text
 from serkit.data.manifest import manifest_digest, speaker_keys, validate_manifest
 from serkit.errors import ManifestError, ParameterError, SerkitError, SplitLeakError
 
@@ -281,18 +280,7 @@ class Split:
 
     def to_json(self, path: str | Path) -> Path:
         """Write the split as JSON, atomically (a reader never sees half a file). Returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n"
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return path
+        return atomic_write_text(path, json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n")
 
     @classmethod
     def from_json(cls, path: str | Path) -> Split:

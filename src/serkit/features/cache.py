@@ -16,14 +16,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from serkit._io import atomic_write_bytes
 from serkit.features.frontend import Frontend
 
 __all__ = ["FeatureCache", "file_digest"]
@@ -39,19 +38,6 @@ def file_digest(path: str | Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 @dataclass
@@ -84,7 +70,7 @@ class FeatureCache:
         spec_file = self.folder(frontend) / "spec.json"
         if not spec_file.exists():
             blob = {"spec": str(frontend.spec), "version": frontend.version, **frontend.spec.to_dict()}
-            _atomic_write_bytes(spec_file, json.dumps(blob, indent=2).encode())
+            atomic_write_bytes(spec_file, json.dumps(blob, indent=2).encode())
 
     def get(self, frontend: Frontend, audio_digest: str) -> np.ndarray | None:
         """The cached array, or None on a miss. A corrupted entry is removed and counted as a miss."""
@@ -124,5 +110,5 @@ class FeatureCache:
         payload = buf.getvalue()
         digest = hashlib.blake2b(payload, digest_size=_DIGEST_SIZE).digest()
         path = self.entry_path(frontend, audio_digest)
-        _atomic_write_bytes(path, _MAGIC + digest + payload)
+        atomic_write_bytes(path, _MAGIC + digest + payload)
         return path

