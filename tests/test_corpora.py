@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -17,9 +18,8 @@ from serkit.data.corpora.generic import GenericCorpus
 from serkit.errors import CorpusError, ParameterError
 from serkit.labels import EMOTIONS, SENTIMENTS, get_label_set
 
+from conftest import corpus_root
 from corpus_miniatures import BUILDERS, audio
-
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 
 
 def prepare(name: str, root: Path, **options):
@@ -548,10 +548,7 @@ def test_generic_csv_errors(tmp_path):
 
 
 def _real(name: str):
-    root = CORPORA / name
-    if not root.is_dir():
-        pytest.skip(f"real corpus {name!r} not present at {root}")
-    return prepare_corpus(name, root, workers=2)
+    return prepare_corpus(name, corpus_root(name), workers=2)
 
 
 @pytest.fixture(scope="module")
@@ -587,21 +584,89 @@ def _speaker_genders(m: pd.DataFrame) -> dict[str, int]:
     return m.drop_duplicates("speaker")["gender"].value_counts(dropna=False).to_dict()
 
 
+def _code_label_counts(m: pd.DataFrame, code_of) -> dict[tuple[str, str], int]:
+    """(raw code read from the file path by ``code_of``, not the adapter's raw_label; label) -> count."""
+    return dict(Counter(zip(map(code_of, map(Path, m["path"])), m["label"], strict=True)))
+
+
+def _expected_counts(table: dict[str, tuple[str, int]]) -> dict[tuple[str, str], int]:
+    return {(code, label): n for code, (label, n) in table.items()}
+
+
+def _label_counts(table: dict[str, tuple[str, int]]) -> dict[str, int]:
+    return {label: n for label, n in table.values()}
+
+
+# Per-code counts typed from each SOURCE.txt, with the code -> label meaning stated there.
+# RAVDESS: "per emotion: neutral 96, calm 192, happy 192, sad 192, angry 192, fearful 192, disgust 192,
+# surprised 192"; "EE = emotion: 01 neutral, 02 calm, 03 happy, 04 sad, 05 angry, 06 fearful,
+# 07 disgust, 08 surprised".
+RAVDESS_COUNTS = {
+    "01": ("neutral", 96),
+    "02": ("calm", 192),
+    "03": ("happy", 192),
+    "04": ("sad", 192),
+    "05": ("angry", 192),
+    "06": ("fearful", 192),
+    "07": ("disgust", 192),
+    "08": ("surprised", 192),
+}
+# EmoDB: "per label: W anger 127, L boredom 81, E disgust 46, A fear 69, F happiness 71, T sadness 62,
+# N neutral 79".
+EMODB_COUNTS = {
+    "W": ("angry", 127),
+    "L": ("bored", 81),
+    "E": ("disgust", 46),
+    "A": ("fearful", 69),
+    "F": ("happy", 71),
+    "T": ("sad", 62),
+    "N": ("neutral", 79),
+}
+# EMOVO: "per label: dis 84, gio 84, neu 84, pau 84, rab 84, sor 84, tri 84"; "dis=disgust, gio=joy,
+# neu=neutral, pau=fear, rab=anger, sor=surprise, tri=sadness".
+EMOVO_COUNTS = {
+    "dis": ("disgust", 84),
+    "gio": ("happy", 84),
+    "neu": ("neutral", 84),
+    "pau": ("fearful", 84),
+    "rab": ("angry", 84),
+    "sor": ("surprised", 84),
+    "tri": ("sad", 84),
+}
+# TurEV-DB: "Per emotion: Angry 487, Calm 408, Happy 357, Sad 483"; "kz = kızgın (Angry), sk = sakin
+# (Calm), mt = mutlu (Happy), hl = hüzünlü (Sad)", the code always consistent with the folder.
+TUREV_COUNTS = {
+    "Angry": ("angry", 487),
+    "Calm": ("calm", 408),
+    "Happy": ("happy", 357),
+    "Sad": ("sad", 483),
+}
+TUREV_CODE_COUNTS = {
+    "kz": ("angry", 487),
+    "sk": ("calm", 408),
+    "mt": ("happy", 357),
+    "hl": ("sad", 483),
+}
+# CASIA: "Per emotion: angry 200, fear 200, happy 200, neutral 200, sad 200, surprise 200".
+CASIA_COUNTS = {
+    "angry": ("angry", 200),
+    "fear": ("fearful", 200),
+    "happy": ("happy", 200),
+    "neutral": ("neutral", 200),
+    "sad": ("sad", 200),
+    "surprise": ("surprised", 200),
+}
+
+
 @pytest.mark.corpus
 def test_real_ravdess(ravdess_real):
     m = ravdess_real.manifest
     assert len(m) == 1440 and not ravdess_real.problems
     assert m["speaker"].nunique() == 24 and m["label"].nunique() == 8
-    assert m["label"].value_counts().to_dict() == {
-        "neutral": 96,
-        "calm": 192,
-        "happy": 192,
-        "sad": 192,
-        "angry": 192,
-        "fearful": 192,
-        "disgust": 192,
-        "surprised": 192,
-    }
+    assert m["label"].value_counts().to_dict() == _label_counts(RAVDESS_COUNTS)
+    # 07 and 08 both have 192 files: only the per-code counts tell a swap.
+    assert _code_label_counts(m, lambda p: p.stem.split("-")[2]) == _expected_counts(RAVDESS_COUNTS)
+    assert m["intensity"].value_counts().to_dict() == {"normal": 768, "strong": 672}
     assert _speaker_genders(m) == {"m": 12, "f": 12}
     assert (m["sample_rate"] == 16000).all()
     assert _hours(ravdess_real) == pytest.approx(1.480, abs=0.01)
@@ -621,6 +686,8 @@ def test_real_emodb(emodb_real):
         "T": 62,
         "E": 46,
     }
+    assert m["label"].value_counts().to_dict() == _label_counts(EMODB_COUNTS)
+    assert _code_label_counts(m, lambda p: p.stem[5]) == _expected_counts(EMODB_COUNTS)
     assert m["gender"].value_counts().to_dict() == {"f": 302, "m": 233}
     assert _speaker_genders(m) == {"m": 5, "f": 5}
     assert float(m["duration"].sum()) == pytest.approx(1487.09, abs=0.01)
@@ -633,6 +700,8 @@ def test_real_emovo(emovo_real):
     assert len(m) == 588 and not emovo_real.problems
     assert m["speaker"].nunique() == 6 and m["label"].nunique() == 7
     assert set(m["raw_label"].value_counts()) == {84}
+    assert m["label"].value_counts().to_dict() == _label_counts(EMOVO_COUNTS)
+    assert _code_label_counts(m, lambda p: p.stem.split("-")[0]) == _expected_counts(EMOVO_COUNTS)
     assert m["speaker"].value_counts().to_dict() == dict.fromkeys(["f1", "f2", "f3", "m1", "m2", "m3"], 98)
     assert set(m["text_id"].value_counts()) == {42} and m["text_id"].nunique() == 14
     assert _speaker_genders(m) == {"f": 3, "m": 3}
@@ -644,7 +713,9 @@ def test_real_turevdb(turev_real):
     m = turev_real.manifest
     assert len(m) == 1735 and not turev_real.problems
     assert m["speaker"].nunique() == 6 and m["label"].nunique() == 4
-    assert m["label"].value_counts().to_dict() == {"angry": 487, "sad": 483, "calm": 408, "happy": 357}
+    assert m["label"].value_counts().to_dict() == _label_counts(TUREV_COUNTS)
+    assert _code_label_counts(m, lambda p: p.parent.name) == _expected_counts(TUREV_COUNTS)
+    assert _code_label_counts(m, lambda p: p.stem.split("_")[1]) == _expected_counts(TUREV_CODE_COUNTS)
     table = pd.crosstab(m["speaker"], m["label"])[["angry", "calm", "happy", "sad"]]
     assert table.to_dict("index") == {
         "1157": {"angry": 77, "calm": 0, "happy": 0, "sad": 73},
@@ -664,7 +735,8 @@ def test_real_casia(casia_real):
     m = casia_real.manifest
     assert len(m) == 1200 and not casia_real.problems
     assert m["speaker"].nunique() == 4 and m["label"].nunique() == 6
-    assert set(m["label"].value_counts()) == {200}
+    assert m["label"].value_counts().to_dict() == _label_counts(CASIA_COUNTS)
+    assert _code_label_counts(m, lambda p: p.parent.name) == _expected_counts(CASIA_COUNTS)
     assert set(m["speaker"].value_counts()) == {300}
     assert sorted(m["text_id"].unique()) == [str(i) for i in range(201, 251)]
     assert _speaker_genders(m) == {"m": 2, "f": 2}

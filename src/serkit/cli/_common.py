@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -18,7 +20,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from serkit.errors import SerkitError
+from serkit.errors import ParameterError, SerkitError
 
 # Off a terminal (pipes, CI logs) rich would wrap tables at 80 columns; use the terminal size or 160.
 console = Console(stderr=True, width=shutil.get_terminal_size((160, 24)).columns, soft_wrap=True)
@@ -39,16 +41,85 @@ def fail(exc: Exception) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+#: What :func:`guard` says on Ctrl-C by default: for commands that keep finished work and resume.
+RESUME_NOTE = "finished work was kept; run the same command to resume."
+#: For commands that write their output only at the end (nothing to resume).
+NOTHING_WRITTEN_NOTE = "nothing was written; run the same command to start again."
+
+
 @contextmanager
-def guard() -> Iterator[None]:
-    """Print a SerkitError as a one-line message and exit 2; Ctrl-C exits 130 with a note."""
+def guard(interrupted: str = RESUME_NOTE) -> Iterator[None]:
+    """Print a SerkitError as a one-line message and exit 2; Ctrl-C exits 130 with ``interrupted``.
+
+    ``interrupted`` must say what actually happens to the command's work (:data:`RESUME_NOTE` for
+    commands that resume, :data:`NOTHING_WRITTEN_NOTE` for those that write only at the end).
+    """
     try:
         yield
     except SerkitError as exc:
         raise fail(exc) from None
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/yellow]: finished work was kept; run the same command to resume.")
+        console.print(f"[yellow]interrupted[/yellow]: {interrupted}", highlight=False)
         raise typer.Exit(code=130) from None
+
+
+def check_workers(workers: int | None, option: str = "--workers/-j") -> None:
+    """A process count from the command line: None (default) or an int >= 1."""
+    if workers is not None and workers < 1:
+        raise ParameterError(
+            f"The {option} option must be an int >= 1 (the number of processes). Got {workers} instead; "
+            "leave it out to use the available cores."
+        )
+
+
+def check_output_file(
+    path: Path, *, what: str, suffixes: Sequence[str] | None = None, example: str = "out", option: str = "-o"
+) -> None:
+    """Refuse, before any work starts, an output path that cannot be written as a file.
+
+    Checks that ``path`` is not a folder or other non-file, its suffix (when ``suffixes`` is given),
+    and that the nearest existing ancestor is a writable folder (in ``m.csv/x.json`` it is not).
+    ``example`` is the file name suggested inside a folder given by mistake.
+
+    Raises
+    ------
+    ParameterError
+        Naming the path, what is wrong, and what to give instead.
+    """
+    if path.is_dir():
+        raise ParameterError(
+            f"The {what} path {path} ({option}) is an existing folder; give a file name, e.g. {path / example}."
+        )
+    if path.exists() and not path.is_file():
+        raise ParameterError(
+            f"The {what} path {path} ({option}) exists and is not a regular file; choose another path."
+        )
+    if suffixes and path.suffix not in suffixes:
+        raise ParameterError(
+            f"The {what} path {path} ({option}) must end in {', '.join(suffixes)}; got "
+            f"{path.suffix or 'no suffix'!r}."
+        )
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ParameterError(
+            f"Cannot write the {what} {path}: {parent} is a file, not a folder. Choose another {option} path."
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ParameterError(
+            f"Cannot write the {what} {path}: the folder {parent} is not writable. Choose another {option} "
+            "path."
+        )
+
+
+@contextmanager
+def writing(path: Path, what: str) -> Iterator[None]:
+    """Turn an OSError while writing ``path`` into a one-line SerkitError naming it."""
+    try:
+        yield
+    except OSError as exc:
+        raise SerkitError(f"Cannot write the {what} {path}: {exc.strerror or exc}.") from exc
 
 
 def make_progress(quiet: bool = False) -> Progress:

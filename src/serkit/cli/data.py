@@ -9,8 +9,24 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from serkit.cli._common import console, guard, make_progress, out, parse_options
-from serkit.errors import CorpusError
+from serkit.cli._common import (
+    NOTHING_WRITTEN_NOTE,
+    check_output_file,
+    check_workers,
+    console,
+    guard,
+    make_progress,
+    out,
+    parse_options,
+    writing,
+)
+from serkit.errors import CorpusError, SerkitError
+
+MANIFEST_SUFFIXES = (".csv", ".tsv", ".parquet")
+PREPARE_INTERRUPTED = (
+    "nothing was written: prepare writes the manifest only once every file is decoded, and does not "
+    "resume. Run the same command to start again."
+)
 
 app = typer.Typer(
     help="Corpora and manifests: list adapters, prepare a manifest, show statistics, make splits.",
@@ -75,7 +91,7 @@ def _print_problems(report, limit: int = 20) -> None:
         return
     console.print(f"[yellow]{len(report.problems)} file(s) left out of the manifest:[/yellow]")
     for p in report.problems[:limit]:
-        console.print(f"  {p.kind:10s} {p.path}: {p.reason}", highlight=False, markup=False)
+        console.print(f"  {p.kind:14s} {p.path}: {p.reason}", highlight=False, markup=False)
     if len(report.problems) > limit:
         console.print(f"  ... and {len(report.problems) - limit} more (see the problems file)")
 
@@ -100,18 +116,31 @@ def prepare(
 ) -> None:
     """Decode every file of a corpus and write its manifest (one row per utterance).
 
-    Broken files (truncated, empty, not audio, silent, non-finite) and files whose names do not follow the corpus layout are listed on screen and in OUTPUT's sibling `<name>.problems.csv`; the manifest holds the good ones.
+    Every audio file ends in the manifest or in OUTPUT's sibling `<name>.problems.csv` with a kind and the reason: broken files (truncated, empty, not audio, silent, non-finite, out of range), names that do not follow the corpus layout, broken links, folders or pipes named like audio, and same-stem copies in another format (x.wav and x.flac: the first that decodes is kept, lossless formats first). A folder without one usable file is an error (exit 2). Prepare does not resume: an interrupted run writes nothing.
     """
+    from serkit._io import atomic_path
     from serkit.data.manifest import write_manifest
 
-    with guard():
+    problems_file = output.with_name(output.stem + ".problems.csv")
+    with guard(PREPARE_INTERRUPTED):
+        check_workers(workers)
+        check_output_file(output, what="manifest", suffixes=MANIFEST_SUFFIXES, example="manifest.csv")
+        check_output_file(problems_file, what="problems file", example="problems.csv")
         report = _prepare(corpus, root, workers, allow_silent, parse_options(option), quiet)
-        write_manifest(report.manifest, output)
-        problems_file = output.with_name(output.stem + ".problems.csv")
         if report.problems:
-            report.problems_frame().to_csv(problems_file, index=False)
+            with writing(problems_file, "problems file"), atomic_path(problems_file) as tmp:
+                report.problems_frame().to_csv(tmp, index=False)
         elif problems_file.exists():
             problems_file.unlink()
+        if report.manifest.empty:
+            _print_problems(report)
+            old = f" The existing {output} was left as it was." if output.exists() else ""
+            raise SerkitError(
+                f"None of the {len(report.problems)} candidate file(s) under {root} can be used, so no "
+                f"manifest was written; see {problems_file} for each file's problem.{old}"
+            )
+        with writing(output, "manifest"):
+            write_manifest(report.manifest, output)
     _print_problems(report)
     console.print(
         f"wrote {output}: {len(report.manifest)} utterances, {report.manifest['speaker'].nunique()} speakers"
@@ -142,7 +171,8 @@ def stats(
     from serkit.labels import get_label_set
 
     problems = []
-    with guard():
+    with guard(NOTHING_WRITTEN_NOTE):
+        check_workers(workers)
         if root is not None:
             report = _prepare(source, root, workers, False, {}, quiet or json_out)
             manifest, problems = report.manifest, report.problems
@@ -200,7 +230,11 @@ def split(
         None, "--n-val-speakers", help="Validation speakers per fold, from the training side."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for the speaker assignment."),
-    label_set: str = typer.Option(None, "--label-set", help="Apply a label set first (e.g. iemocap4)."),
+    label_set: str = typer.Option(
+        None,
+        "--label-set",
+        help="Apply a label set first (e.g. iemocap4); the split file records it, so checks take the original manifest.",
+    ),
     option: list[str] = typer.Option(None, "--option", help="Extra protocol parameter key=value."),
 ) -> None:
     """Make an evaluation split and save it as JSON (speakers and utterance ids per fold).
@@ -209,22 +243,21 @@ def split(
     """
     from serkit.data.manifest import read_manifest
     from serkit.data.splits import make_split
-    from serkit.labels import get_label_set
 
     params = parse_options(option)
     if n_folds is not None:
         params["n_folds"] = n_folds
     if n_val_speakers is not None:
         params["n_val_speakers"] = n_val_speakers
-    with guard():
+    with guard(NOTHING_WRITTEN_NOTE):
+        check_output_file(output, what="split file", example="split.json")
         manifest = read_manifest(manifest_path)
-        if label_set:
-            manifest = get_label_set(label_set).apply(manifest)
         if protocol not in ("official", "casia-text"):
             params.setdefault("seed", seed)
-        result = make_split(manifest, protocol, **params)
+        result = make_split(manifest, protocol, label_set=label_set, **params)
         result.check(manifest)
-        result.to_json(output)
+        with writing(output, "split file"):
+            result.to_json(output)
     kind = "speaker-independent" if result.speaker_independent else "SPEAKER-DEPENDENT (comparison only)"
     console.print(f"wrote {output}: {result.protocol}, {len(result.folds)} fold(s), {kind}", highlight=False)
     table = Table()

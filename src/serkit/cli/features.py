@@ -56,31 +56,62 @@ def extract(
 ) -> None:
     """Extract features for every utterance of MANIFEST into OUTPUT.
 
-    A re-run reads what is already in OUTPUT (the cache is keyed by the audio's content and every frontend parameter), so an interrupted extraction resumes where it stopped and a changed parameter computes afresh. The index `OUTPUT/<frontend>-v<version>-<digest>/index.csv` maps ids to entries.
+    A re-run reads what is already in OUTPUT (the cache is keyed by the audio's content and every frontend parameter), so an interrupted extraction resumes where it stopped and a changed parameter computes afresh. The index `OUTPUT/<frontend>-v<version>-<digest>/index.csv` maps ids to entries; runs with other manifests into the same OUTPUT add their rows to it (an id extracted again gets its latest row).
     """
+    import warnings
+
     from serkit.data.manifest import read_manifest
     from serkit.data.prepare import default_workers
+    from serkit.errors import ParameterError
     from serkit.features import build_frontend
+    from serkit.features.cache import CacheCorruptionWarning
     from serkit.features.extract import extract_features
 
     with guard():
+        if workers is not None and workers < 1:
+            raise ParameterError(f"-j/--workers must be at least 1 (worker processes). Got {workers}.")
+        if batch_size < 1:
+            raise ParameterError(f"--batch-size must be at least 1 (files per batch). Got {batch_size}.")
         manifest = read_manifest(manifest_path)
         fe = build_frontend(frontend)
-        with make_progress(quiet) as progress:
-            task = progress.add_task(f"{fe.name}", total=len(manifest))
-            result = extract_features(
-                manifest,
-                fe,
-                cache_dir=output,
-                workers=workers or default_workers(),
-                batch_size=batch_size,
-                progress=lambda n, _s: progress.advance(task, n),
-            )
+        # The bar starts when extract_features reports its first progress, after it has checked the
+        # output paths, so an error there prints one line and no bar.
+        progress = make_progress(quiet)
+        task = None
+
+        def advance(n: int, _seconds: float) -> None:
+            nonlocal task
+            if task is None:
+                progress.start()
+                task = progress.add_task(f"{fe.name}", total=len(manifest))
+            progress.advance(task, n)
+
+        try:
+            with warnings.catch_warnings():
+                # Reported below, one line per entry, from result.corrupt_entries.
+                warnings.simplefilter("ignore", CacheCorruptionWarning)
+                result = extract_features(
+                    manifest,
+                    fe,
+                    cache_dir=output,
+                    workers=workers or default_workers(),
+                    batch_size=batch_size,
+                    progress=advance,
+                )
+        finally:
+            progress.stop()
     for p in result.problems[:20]:
         console.print(f"  {p.kind:10s} {p.path}: {p.reason}", markup=False, highlight=False)
+    for p in result.corrupt_entries[:20]:
+        console.print(
+            f"  corrupt cache entry {p.path}: {p.reason}; recomputed", markup=False, highlight=False
+        )
+    corrupt = (
+        f", {len(result.corrupt_entries)} corrupt cache entries recomputed" if result.corrupt_entries else ""
+    )
     console.print(
-        f"{fe.spec}: {result.n_computed} computed, {result.n_cached} from cache, {result.n_failed} failed; "
-        f"index: {output / fe.cache_digest / 'index.csv'}",
+        f"{fe.spec}: {result.n_computed} computed, {result.n_cached} from cache, {result.n_failed} failed"
+        f"{corrupt}; index: {output / fe.cache_digest / 'index.csv'}",
         highlight=False,
         markup=False,
     )

@@ -28,13 +28,29 @@ every result that cites it say ``speaker_independent: false``:
 Validation speakers (for early stopping) always come from the training side of a fold, never from
 its test speakers. :meth:`Split.check` re-verifies all of this against a manifest before use.
 
+:meth:`Split.check` verifies the invariants themselves, not only the file's digest (a hand-edited
+file whose ``digest`` field was deleted is still checked in full): every fold tests something; the
+folds place the utterances as the protocol says (LOSO and the group protocols place every utterance
+in every fold; their test sets do not overlap and together cover every tested speaker; one session
+per ``loso-session`` test set; the official split follows its column); no speaker crosses a
+boundary of a speaker-independent split; and ``speaker_independent`` agrees with the protocol
+(``loso``, ``loso-session``, ``group-kfold`` and ``pair-folds`` are independent by construction,
+``speaker-dependent-random`` and ``casia-text`` never are, ``official`` is what its folds show).
+
+Label sets: a split made after a label set was applied (``make_split(m, "loso", label_set="iemocap4")``,
+``serkit data split --label-set``) records it (``label_set`` in the file); :meth:`Split.check` and
+:meth:`Split.apply_label_set` apply it to the manifest they are given, so the original manifest is
+checked as is.
+
 Errors: everything :meth:`Split.check` finds (a speaker or utterance on both sides of a boundary, an
-id the manifest does not know, a changed manifest) is a :class:`~serkit.errors.SplitLeakError`, so a
-caller catches one type. A malformed split file raises :class:`SplitFileError` naming the file.
+id the manifest does not know, a changed manifest, a broken invariant) is a
+:class:`~serkit.errors.SplitLeakError`, so a caller catches one type. A malformed split file raises
+:class:`~serkit.errors.SplitFileError` naming the file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import inspect
@@ -51,7 +67,8 @@ import pandas as pd
 
 from serkit._io import atomic_write_text
 from serkit.data.manifest import manifest_digest, speaker_keys, validate_manifest
-from serkit.errors import ManifestError, ParameterError, SerkitError, SplitLeakError
+from serkit.errors import ManifestError, ParameterError, SplitFileError, SplitLeakError
+from serkit.labels import LabelSet, get_label_set
 
 __all__ = [
     "PROTOCOLS",
@@ -71,7 +88,8 @@ __all__ = [
 ]
 
 FORMAT = "serkit-split"
-FORMAT_VERSION = 1
+#: 2 added the optional ``label_set`` field; version 1 files are read as before.
+FORMAT_VERSION = 2
 PARTS = ("train", "val", "test")
 # Values of an official split column, lower-cased, and the partition each one means.
 _OFFICIAL_VALUES = {
@@ -84,9 +102,16 @@ _OFFICIAL_VALUES = {
     "test": "test",
 }
 
-
-class SplitFileError(SerkitError, ValueError):
-    """A split file is missing, not JSON, lacks fields, or was edited after it was written."""
+#: Protocols whose folds never share a speaker between test and train/val (by construction).
+INDEPENDENT_PROTOCOLS = frozenset({"loso", "loso-session", "group-kfold", "pair-folds"})
+#: Protocols that put the same speakers in train and test (for comparison with papers only).
+DEPENDENT_PROTOCOLS = frozenset({"speaker-dependent-random", "casia-text"})
+# Protocols that place every utterance in train, val or test of every fold.
+_FOLD_COVERS = frozenset({"loso", "group-kfold", "pair-folds", "speaker-dependent-random", "official"})
+# Protocols whose test sets hold every utterance exactly once (group protocols: except train-only speakers).
+_TESTS_PARTITION = frozenset(
+    {"loso", "loso-session", "group-kfold", "pair-folds", "speaker-dependent-random"}
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -176,12 +201,15 @@ class Split:
         The generator's other parameters (JSON values only; tuples become lists).
     description : str
         One or two sentences a reader of a results table needs (what is held out, caveats).
+    label_set : dict or None
+        The label set applied to the manifest before the split was made (``{"name", "classes",
+        "merge"}``, see :class:`~serkit.labels.LabelSet`), or None. :meth:`check` applies it.
 
     Notes
     -----
-    :attr:`digest` is a hash of the folds, protocol, independence flag and manifest digest; results
-    cite it so a table can be traced to the exact split. It ignores ``description``, ``seed`` and
-    ``params`` (they explain the folds, the folds are the content).
+    :attr:`digest` is a hash of the folds, protocol, independence flag, manifest digest and label
+    set (when there is one); results cite it so a table can be traced to the exact split. It ignores
+    ``description``, ``seed`` and ``params`` (they explain the folds, the folds are the content).
     """
 
     protocol: str
@@ -191,6 +219,7 @@ class Split:
     seed: int | None = None
     params: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    label_set: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         folds = tuple(self.folds)
@@ -210,6 +239,8 @@ class Split:
         except (TypeError, ValueError) as exc:
             raise TypeError(f"Split params must be JSON values: {exc}") from exc
         object.__setattr__(self, "params", params)
+        if self.label_set is not None:
+            object.__setattr__(self, "label_set", _label_set_record(self.label_set))
 
     # Identity ----------------------------------------------------------------------------
 
@@ -222,6 +253,8 @@ class Split:
             "manifest_digest": self.manifest_digest,
             "folds": [f.to_dict() for f in self.folds],
         }
+        if self.label_set is not None:  # absent otherwise, so splits made before label sets keep their digest
+            content["label_set"] = self.label_set
         blob = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -271,6 +304,7 @@ class Split:
             "description": self.description,
             "digest": self.digest,
             "manifest_digest": self.manifest_digest,
+            "label_set": self.label_set,
             "seed": self.seed,
             "params": self.params,
             "serkit_version": __version__,
@@ -328,6 +362,12 @@ class Split:
         description = data.get("description", "")
         if not isinstance(description, str):
             raise bad("'description' should be a string")
+        label_set = data.get("label_set")
+        if label_set is not None:
+            try:
+                label_set = _label_set_record(label_set)
+            except (TypeError, ValueError) as exc:
+                raise bad(f"'label_set': {exc}") from exc
         folds = []
         for i, fd_ in enumerate(data["folds"]):
             if not isinstance(fd_, dict):
@@ -349,6 +389,7 @@ class Split:
                 seed=seed,
                 params=params,
                 description=description,
+                label_set=label_set,
             )
         except (TypeError, ValueError) as exc:
             raise bad(str(exc)) from exc
@@ -361,6 +402,18 @@ class Split:
             )
         return split
 
+    # Label set ---------------------------------------------------------------------------
+
+    def apply_label_set(self, manifest: pd.DataFrame) -> pd.DataFrame:
+        """``manifest`` with the split's label set applied (rows outside it dropped, labels mapped).
+
+        Returns ``manifest`` unchanged when the split records no label set. Applying it to a manifest
+        it was already applied to changes nothing.
+        """
+        if self.label_set is None:
+            return manifest
+        return _label_set_of(self.label_set).apply(manifest)
+
     # Verification ------------------------------------------------------------------------
 
     def check(
@@ -372,10 +425,19 @@ class Split:
     ) -> None:
         """Verify the split against ``manifest`` before training or evaluating on it.
 
-        Checks, per fold: every id is known to the manifest; no id appears twice within the fold
-        (within or across partitions); the stored speaker lists match the manifest's speakers;
-        no RAVDESS-style ``take`` (a ``take`` column) is in two partitions; and, for
-        speaker-independent splits, no test speaker is in train or val and no val speaker in train.
+        The split's label set, if it records one, is applied to ``manifest`` first. Then, with or
+        without the file's ``digest``:
+
+        - ``speaker_independent`` agrees with the protocol (see the module docstring);
+        - per fold: the test set is not empty; every id is known to the manifest; no id appears twice
+          within the fold; the stored speaker lists match the manifest's speakers; no RAVDESS-style
+          ``take`` is in two partitions; and, for speaker-independent splits, no test speaker is in
+          train or val and no val speaker in train;
+        - across folds, as the protocol promises: every fold places every utterance (``loso``,
+          ``group-kfold``, ``pair-folds``, ``speaker-dependent-random``, ``official``); no utterance
+          is tested twice, and every utterance is tested once (group protocols: except the speakers
+          recorded as ``train_only_speakers``); ``loso`` tests one speaker per fold; ``loso-session``
+          one whole session per fold; ``official`` follows its column.
 
         Parameters
         ----------
@@ -383,7 +445,8 @@ class Split:
             The manifest the split is used with.
         allow_changed_manifest : bool
             Accept a manifest whose digest differs from the one the split was made from (a warning is
-            issued and all other checks still run against the given manifest).
+            issued and all other checks still run against the given manifest; coverage is then
+            checked against the utterances the split itself names).
         require_speaker_independent : bool
             Also refuse a split that is labelled speaker-dependent.
 
@@ -393,12 +456,15 @@ class Split:
             On any problem above, naming the fold, the speaker or id, and the fix. Unknown ids are a
             ``SplitLeakError`` too (the split does not describe this manifest), so callers catch one type.
         """
+        manifest = self.apply_label_set(manifest)
         current = manifest_digest(manifest)
-        if current != self.manifest_digest:
+        same_manifest = current == self.manifest_digest
+        if not same_manifest:
+            applied = f" after applying its label set {self.label_set['name']!r}" if self.label_set else ""
             msg = (
                 f"The {self.protocol!r} split (digest {self.digest}) was made from a manifest with digest "
-                f"{self.manifest_digest}, but this manifest's digest is {current}: ids, speakers or labels "
-                "changed since."
+                f"{self.manifest_digest}, but this manifest's digest is {current}{applied}: ids, speakers or "
+                "labels changed since."
             )
             if not allow_changed_manifest:
                 raise SplitLeakError(
@@ -408,21 +474,122 @@ class Split:
             warnings.warn(
                 msg + " Checking it against the new manifest (allow_changed_manifest=True).", stacklevel=2
             )
+        self._check_flag()
         if require_speaker_independent and not self.speaker_independent:
             raise SplitLeakError(
                 f"The {self.protocol!r} split is speaker-dependent (speaker_independent: false) but a "
                 "speaker-independent split is required. Use a protocol such as 'loso' or 'group-kfold'."
             )
-        speaker_of = dict(zip(manifest["id"].astype(str), speaker_keys(manifest).astype(str), strict=True))
+        ids = manifest["id"].astype(str)
+        speaker_of = dict(zip(ids, speaker_keys(manifest).astype(str), strict=True))
         take_of: dict[str, str] = {}
         if "take" in manifest.columns:
             has_take = manifest["take"].notna()
             takes = manifest.loc[has_take]
             take_of = dict(zip(takes["id"].astype(str), takes["take"].astype(str), strict=True))
+        shared = False
         for fold in self.folds:
-            self._check_fold(fold, speaker_of, take_of)
+            if not fold.test:
+                raise SplitLeakError(
+                    f"Split {self.protocol!r}, fold {fold.name!r}: the test set is empty; every fold must test "
+                    "at least one utterance. The split was edited; regenerate it."
+                )
+            shared |= self._check_fold(fold, speaker_of, take_of)
+        if self.protocol == "official" and self.speaker_independent == shared:
+            said = "true" if self.speaker_independent else "false"
+            shows = "share speakers" if shared else "share no speaker"
+            raise SplitLeakError(
+                f"The 'official' split says speaker_independent: {said}, but its partitions {shows}. The "
+                "flag was edited; regenerate the split."
+            )
+        universe = set(ids) if same_manifest else {u for f in self.folds for p in PARTS for u in f.ids(p)}
+        self._check_coverage(universe, speaker_of, manifest)
 
-    def _check_fold(self, fold: Fold, speaker_of: dict[str, str], take_of: dict[str, str]) -> None:
+    def _check_flag(self) -> None:
+        if self.protocol in INDEPENDENT_PROTOCOLS and not self.speaker_independent:
+            raise SplitLeakError(
+                f"The {self.protocol!r} split says speaker_independent: false, but protocol {self.protocol!r} "
+                "keeps each speaker on one side by construction: the file was edited. Regenerate the split."
+            )
+        if self.protocol in DEPENDENT_PROTOCOLS and self.speaker_independent:
+            raise SplitLeakError(
+                f"The {self.protocol!r} split says speaker_independent: true, but protocol {self.protocol!r} "
+                "puts the same speakers in train and test: the file was edited. Regenerate the split; "
+                "results on it must be reported as speaker-dependent."
+            )
+
+    def _check_coverage(self, universe: set[str], speaker_of: dict[str, str], manifest: pd.DataFrame) -> None:
+        """The cross-fold invariants of the protocol, over the utterance ids in ``universe``."""
+        name = f"Split {self.protocol!r}"
+        fix = "The split was edited or made for another manifest; regenerate it."
+        if self.protocol in _FOLD_COVERS:
+            for fold in self.folds:
+                placed = set(fold.train) | set(fold.val) | set(fold.test)
+                missing = universe - placed
+                if missing:
+                    uid = min(missing)
+                    raise SplitLeakError(
+                        f"{name}, fold {fold.name!r}: {len(missing)} utterance(s) are in none of its train, "
+                        f"val and test sets (e.g. {uid!r}); protocol {self.protocol!r} places every "
+                        f"utterance in every fold. {fix}"
+                    )
+        if self.protocol not in _TESTS_PARTITION:
+            if self.protocol == "official":
+                self._check_official(manifest)
+            return
+        tested: dict[str, str] = {}
+        for fold in self.folds:
+            for uid in fold.test:
+                if uid in tested:
+                    raise SplitLeakError(
+                        f"{name}: utterance {uid!r} is tested in folds {tested[uid]!r} and {fold.name!r}; each "
+                        f"utterance may be tested in one fold only. {fix}"
+                    )
+                tested[uid] = fold.name
+        never = {str(s) for s in self.params.get("train_only_speakers", [])}
+        untested = {u for u in universe - set(tested) if speaker_of.get(u) not in never}
+        if untested:
+            uid = min(untested)
+            raise SplitLeakError(
+                f"{name}: {len(untested)} utterance(s) are in no fold's test set (e.g. {uid!r} of speaker "
+                f"{speaker_of.get(uid)!r}); protocol {self.protocol!r} tests every utterance once. {fix}"
+            )
+        if self.protocol == "loso":
+            for fold in self.folds:
+                if len(fold.test_speakers) != 1:
+                    raise SplitLeakError(
+                        f"{name}, fold {fold.name!r}: tests {len(fold.test_speakers)} speakers "
+                        f"({', '.join(fold.test_speakers)}); leave-one-speaker-out tests one per fold. {fix}"
+                    )
+        if self.protocol == "loso-session" and manifest["session"].notna().all():
+            session = manifest["corpus"].astype(str) + "/" + manifest["session"].astype(str)
+            session_of = dict(zip(manifest["id"].astype(str), session, strict=True))
+            for fold in self.folds:
+                sessions = {session_of[u] for u in fold.test}
+                if len(sessions) != 1:
+                    raise SplitLeakError(
+                        f"{name}, fold {fold.name!r}: its test set spans sessions {', '.join(sorted(sessions))}; "
+                        f"leave-one-session-out tests one session per fold. {fix}"
+                    )
+
+    def _check_official(self, manifest: pd.DataFrame) -> None:
+        column = self.params.get("column", "split")
+        if column not in manifest.columns or len(self.folds) != 1:
+            return
+        fold = self.folds[0]
+        values = manifest[column].astype(str).str.strip().str.lower().map(_OFFICIAL_VALUES)
+        part_of = dict(zip(manifest["id"].astype(str), values, strict=True))
+        for part in PARTS:
+            for uid in fold.ids(part):
+                if part_of.get(uid) != part:
+                    raise SplitLeakError(
+                        f"Split 'official': utterance {uid!r} is in {part} but its {column!r} column says "
+                        f"{part_of.get(uid)!r}. The split was edited; regenerate it."
+                    )
+
+    def _check_fold(self, fold: Fold, speaker_of: dict[str, str], take_of: dict[str, str]) -> bool:
+        """Check one fold; returns whether it shares a speaker across a boundary (allowed only in
+        speaker-dependent splits)."""
         where = f"Split {self.protocol!r}, fold {fold.name!r}"
         seen: dict[str, str] = {}
         for part in PARTS:
@@ -449,16 +616,17 @@ class Split:
                     f"differ from the manifest's speakers of its {part} utterances (e.g. {extra[0]!r}). "
                     "The split was edited or made for another manifest; regenerate it."
                 )
-        if self.speaker_independent:
-            for a, b in (("test", "train"), ("test", "val"), ("val", "train")):
-                common = sorted(actual[a] & actual[b])
-                if common:
-                    uid = next(u for u in fold.ids(b) if speaker_of[u] == common[0])
-                    raise SplitLeakError(
-                        f"{where}: speaker {common[0]!r} is in both {a} and {b} (e.g. {b} utterance "
-                        f"{uid!r}); {len(common)} speaker(s) shared. A speaker-independent split must keep "
-                        "each speaker on one side. Regenerate the split with a speaker-grouped protocol."
-                    )
+        shared = False
+        for a, b in (("test", "train"), ("test", "val"), ("val", "train")):
+            common = sorted(actual[a] & actual[b])
+            shared |= bool(common)
+            if common and self.speaker_independent:
+                uid = next(u for u in fold.ids(b) if speaker_of[u] == common[0])
+                raise SplitLeakError(
+                    f"{where}: speaker {common[0]!r} is in both {a} and {b} (e.g. {b} utterance "
+                    f"{uid!r}); {len(common)} speaker(s) shared. A speaker-independent split must keep "
+                    "each speaker on one side. Regenerate the split with a speaker-grouped protocol."
+                )
         if take_of:
             take_part: dict[str, tuple[str, str]] = {}
             for part in PARTS:
@@ -473,11 +641,38 @@ class Split:
                             "they are the same recording. Keep each take in one partition."
                         )
                     take_part.setdefault(take, (part, uid))
+        return shared
 
 
 # --------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------
+
+
+def _label_set_record(value: LabelSet | dict[str, Any] | str) -> dict[str, Any]:
+    """A label set (object, name or file record) as the JSON record a split stores; validated."""
+    if isinstance(value, str):
+        value = get_label_set(value)
+    if isinstance(value, LabelSet):
+        return {
+            "name": value.name,
+            "classes": list(value.classes),
+            "merge": dict(sorted(value.merge.items())),
+        }
+    if not isinstance(value, dict):
+        raise TypeError(f"a label set must be an object with name, classes and merge, not {value!r}")
+    name, classes, merge = value.get("name"), value.get("classes"), value.get("merge", {})
+    if not isinstance(name, str) or not isinstance(classes, list) or not isinstance(merge, dict):
+        raise TypeError("a label set needs 'name' (text), 'classes' (a list) and 'merge' (an object)")
+    if not all(isinstance(c, str) for c in classes) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in merge.items()
+    ):
+        raise TypeError("label set classes and merge entries must be text")
+    return _label_set_record(LabelSet(name, tuple(classes), dict(merge)))  # validates (ParameterError)
+
+
+def _label_set_of(record: dict[str, Any]) -> LabelSet:
+    return LabelSet(record["name"], tuple(record["classes"]), dict(record["merge"]))
 
 
 def _natural_key(s: str) -> tuple:
@@ -550,8 +745,9 @@ def _pick_val(
     if n >= len(candidates):
         raise ParameterError(
             f"The 'n_val_speakers' parameter must leave at least one training speaker: fold {fold!r} has "
-            f"{len(candidates)} non-test speaker(s). Got {n} instead. Use a smaller n_val_speakers "
-            "(0 for none)."
+            f"only {len(candidates)} speaker(s) besides its test speakers. Got {n} instead (1 or 2 by "
+            f"default). Use n_val_speakers={max(0, len(candidates) - 1)} or less (`--n-val-speakers` on the "
+            "command line; 0 for no validation set), or a protocol with smaller test groups."
         )
     shuffled = list(candidates)
     rng.shuffle(shuffled)
@@ -627,6 +823,16 @@ def leave_one_speaker_out(manifest: pd.DataFrame, *, n_val_speakers: int = 1, se
     speakers = _sorted(set(p.keys))
     if len(speakers) < 2:
         raise ParameterError(f"{func} needs at least 2 speakers; the manifest has {len(speakers)}.")
+    if n_val_speakers > len(speakers) - 2:
+        raise ParameterError(
+            f"The manifest has only {len(speakers)} speakers: each {func} fold tests one and keeps "
+            f"{len(speakers) - 1} for training and validation, and n_val_speakers={n_val_speakers} (validation "
+            "speakers per fold, 1 by default) must leave at least one training speaker. Use "
+            f"n_val_speakers={max(0, len(speakers) - 2)} (`--n-val-speakers {max(0, len(speakers) - 2)}` on "
+            "the command line)"
+            + (", which trains without a validation set" if len(speakers) == 2 else "")
+            + ", or add speakers."
+        )
     folds = [_speaker_fold(s, p, [s], n_val_speakers=n_val_speakers, seed=seed) for s in speakers]
     return Split(
         protocol="loso",
@@ -1241,7 +1447,9 @@ def list_protocols() -> dict[str, str]:
     return {name: summary for name, (_, summary) in PROTOCOLS.items()}
 
 
-def make_split(manifest: pd.DataFrame, protocol: str, **params: Any) -> Split:
+def make_split(
+    manifest: pd.DataFrame, protocol: str, *, label_set: str | LabelSet | None = None, **params: Any
+) -> Split:
     """Build a split by protocol name (for the CLI and configs): ``make_split(m, "group-kfold", n_folds=6)``.
 
     ``params`` are the named generator's keyword parameters (see :data:`PROTOCOLS`); they are
@@ -1255,6 +1463,10 @@ def make_split(manifest: pd.DataFrame, protocol: str, **params: Any) -> Split:
     protocol : str
         One of :func:`list_protocols` (``loso``, ``loso-session``, ``group-kfold``, ``pair-folds``,
         ``official``, ``casia-text``, ``speaker-dependent``; ``_`` and case are ignored).
+    label_set : str or LabelSet, optional
+        Apply this label set (:func:`~serkit.labels.get_label_set` name, ``"neutral,happy+excited"``
+        or a :class:`~serkit.labels.LabelSet`) to ``manifest`` first and record it in the split, so
+        that :meth:`Split.check` accepts the original manifest.
     **params
         Keyword parameters of the protocol's generator.
 
@@ -1286,7 +1498,11 @@ def make_split(manifest: pd.DataFrame, protocol: str, **params: Any) -> Split:
                 f"{', '.join(allowed) or 'no parameters'}."
             )
         converted[name] = _coerce(value, sig.parameters[name].default, name, key)
-    return func(manifest, **converted)
+    if label_set is None:
+        return func(manifest, **converted)
+    labels = get_label_set(label_set) if isinstance(label_set, str) else label_set
+    split = func(labels.apply(manifest), **converted)
+    return dataclasses.replace(split, label_set=_label_set_record(labels))
 
 
 def _coerce(value: Any, default: Any, name: str, protocol: str) -> Any:

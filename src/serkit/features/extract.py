@@ -4,7 +4,8 @@ Work is cut into chunks of ``batch_size`` files of similar length (less padding 
 frontends); each worker process (one torch thread each) decodes its chunk, runs the frontend once
 on the batch and writes each result to the cache itself, so an interrupted run keeps every finished
 chunk and a re-run computes only what is missing. Files that fail to decode are reported, never
-fatal to the run.
+fatal to the run. The cache folder is checked before any audio is read, and each run merges its
+rows into the folder's index (see :mod:`serkit.features.cache`).
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from serkit._io import atomic_write_bytes
 from serkit._parallel import parallel_map
 from serkit.audio import DEFAULT_MAX_DURATION_S, SAMPLE_RATE, load
 from serkit.data.prepare import FileProblem
-from serkit.errors import AudioError, ParameterError
+from serkit.errors import AudioError, CacheError, ParameterError
 from serkit.features.cache import FeatureCache, file_digest
 from serkit.features.frontend import Frontend, build_frontend
 
@@ -41,11 +41,16 @@ class ExtractionResult:
         id -> feature array, when ``return_arrays=True``.
     problems : list of FileProblem
         Files that could not be decoded or whose features could not be computed.
+    corrupt_entries : list of FileProblem
+        Cache entries found unusable (corrupted, truncated, or holding another key), each removed and
+        recomputed: ``path`` is the entry file, ``kind`` is ``"corrupt-cache"``. Each was also
+        reported with a :class:`~serkit.features.cache.CacheCorruptionWarning`.
     """
 
     index: pd.DataFrame
     arrays: dict[str, np.ndarray] | None = None
     problems: list[FileProblem] = field(default_factory=list)
+    corrupt_entries: list[FileProblem] = field(default_factory=list)
 
     @property
     def n_cached(self) -> int:
@@ -155,7 +160,9 @@ def extract_features(
         A spec such as ``"logmel(n_mels=40)"``; ``None`` only decodes (used to measure decoding).
     cache_dir : path, optional
         Feature cache folder. Entries already there are reused, new ones are written as they are
-        computed, and an index ``<cache_dir>/<frontend digest>/index.csv`` is written at the end.
+        computed, and this run's rows are merged into the index ``<cache_dir>/<frontend
+        digest>/index.csv`` at the end (or when interrupted): rows of other ids, from earlier or
+        concurrent runs, are kept. Unusable entries are recomputed (see ``corrupt_entries``).
     workers : int >= 1
         Worker processes (each with one torch thread). ``1`` runs in this process.
     batch_size : int >= 1
@@ -165,11 +172,20 @@ def extract_features(
     max_duration_s : float or None
         Longer files are reported as problems.
     progress : callable, optional
-        Called as ``progress(n_files_done, audio_seconds_done)`` after each chunk.
+        Called as ``progress(n_files_done, audio_seconds_done)`` once when the work starts (after the
+        output paths are checked; ``n_files_done`` counts the files found in the cache, maybe 0) and
+        after each chunk.
 
     Returns
     -------
     ExtractionResult
+        ``index`` holds this run's rows only; the index file holds every run's.
+
+    Raises
+    ------
+    CacheError
+        The cache folder, or a path inside it, is unusable (a file where a folder belongs or the
+        reverse); raised before any audio is read.
     """
     if workers < 1:
         raise ParameterError(f"The 'workers' parameter of extract_features must be >= 1. Got {workers!r}.")
@@ -196,14 +212,22 @@ def extract_features(
     shapes: list[tuple[int, ...] | None] = [None] * len(paths)
     problems: list[FileProblem | None] = [None] * len(paths)
     todo: list[int] = []
-    for i, path in enumerate(paths):
-        if cache is not None:
+    if cache is not None:
+        # Output paths are checked before any audio is read, and before any entry is read or deleted.
+        cache.prepare(fe)  # type: ignore[arg-type]
+        for i, path in enumerate(paths):
             try:
                 digests[i] = file_digest(path)
             except OSError as exc:
                 problems[i] = FileProblem(path, "missing", f"cannot read it ({exc.strerror}).")
                 status[i] = "failed"
-                continue
+        for d in digests:
+            if d is not None:
+                cache.check_slot(fe, d)  # type: ignore[arg-type]
+    for i in range(len(paths)):
+        if status[i] == "failed":
+            continue
+        if cache is not None:
             hit = cache.get(fe, digests[i]) if cache.contains(fe, digests[i]) else None  # type: ignore[arg-type]
             if hit is not None:
                 status[i] = "cached"
@@ -214,8 +238,8 @@ def extract_features(
         todo.append(i)
     if cache is not None:
         cache.write_spec(fe)  # type: ignore[arg-type]
-        if progress is not None and len(todo) < len(paths):
-            progress(len(paths) - len(todo), 0.0)
+    if progress is not None:  # first call: the inputs and output paths are checked, work starts
+        progress(len(paths) - len(todo), 0.0)
 
     order = sorted(todo, key=lambda i: sizes[i])  # similar lengths together: less padding
     cache_root = str(cache.root) if cache is not None else None
@@ -244,41 +268,66 @@ def extract_features(
             max_duration_s,
         )
 
+    def index_frame() -> pd.DataFrame:
+        frame = pd.DataFrame(
+            {
+                "id": ids,
+                "path": paths,
+                "audio_digest": digests,
+                "status": status,
+                "shape": ["x".join(map(str, s)) if s is not None else None for s in shapes],
+            }
+        )
+        if cache is not None:
+            frame["entry"] = [
+                str(cache.entry_path(fe, d).relative_to(cache.root)) if d and st != "failed" else None  # type: ignore[arg-type]
+                for d, st in zip(digests, status, strict=True)
+            ]
+        return frame
+
     import torch  # imported before the pool forks, so workers do not each pay for the import
 
-    if workers == 1:
-        from threadpoolctl import threadpool_limits
+    try:
+        if workers == 1:
+            from threadpoolctl import threadpool_limits
 
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with threadpool_limits(1):
-                for chunk in _chunks(order, batch_size):
-                    absorb(_run_chunk(*args(chunk)))
-        finally:
-            torch.set_num_threads(threads)
-    else:
-        tasks = (args(chunk) for chunk in _chunks(order, batch_size))
-        for out in parallel_map(_run_chunk, tasks, workers=workers, initializer=_init_worker, ordered=False):
-            absorb(out)
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                with threadpool_limits(1):
+                    for chunk in _chunks(order, batch_size):
+                        absorb(_run_chunk(*args(chunk)))
+            finally:
+                torch.set_num_threads(threads)
+        else:
+            tasks = (args(chunk) for chunk in _chunks(order, batch_size))
+            for out in parallel_map(
+                _run_chunk, tasks, workers=workers, initializer=_init_worker, ordered=False
+            ):
+                absorb(out)
+    except BaseException:
+        # Interrupted (Ctrl-C) or failed: index what finished, so the index never points at nothing.
+        if cache is not None:
+            finished = index_frame()
+            with contextlib.suppress(Exception):
+                cache.merge_index(fe, finished[finished["status"] != "pending"])  # type: ignore[arg-type]
+        raise
 
-    index = pd.DataFrame(
-        {
-            "id": ids,
-            "path": paths,
-            "audio_digest": digests,
-            "status": status,
-            "shape": ["x".join(map(str, s)) if s is not None else None for s in shapes],
-        }
-    )
+    index = index_frame()
     if cache is not None:
-        index["entry"] = [
-            str(cache.entry_path(fe, d).relative_to(cache.root)) if d and st != "failed" else None  # type: ignore[arg-type]
-            for d, st in zip(digests, status, strict=True)
-        ]
-        with contextlib.suppress(OSError):
-            atomic_write_bytes(cache.folder(fe) / "index.csv", index.to_csv(index=False).encode())  # type: ignore[arg-type]
+        try:
+            cache.merge_index(fe, index)  # type: ignore[arg-type]
+        except OSError as exc:
+            raise CacheError(
+                f"Cannot write the feature cache index {cache.index_path(fe)}: {exc.strerror or exc}."  # type: ignore[arg-type]
+            ) from None
     result_arrays = None
     if return_arrays:
         result_arrays = {i: a for i, a in zip(ids, arrays, strict=True) if a is not None}
-    return ExtractionResult(index, result_arrays, [p for p in problems if p is not None])
+    corrupt = [] if cache is None else cache.stats.corrupt_entries
+    return ExtractionResult(
+        index,
+        result_arrays,
+        [p for p in problems if p is not None],
+        [FileProblem(path, "corrupt-cache", reason) for path, reason in corrupt],
+    )

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from serkit.errors import ParameterError, SerkitError
+from serkit.errors import NotFittedError, ParameterError, UnknownSpeakerError
 
 __all__ = [
     "CorpusNormaliser",
@@ -42,14 +42,6 @@ __all__ = [
 ]
 
 DEFAULT_STD_FLOOR = 1e-5
-
-
-class NotFittedError(SerkitError, ValueError, AttributeError):
-    """A stateful object was used before ``fit`` (also a ValueError/AttributeError, like scikit-learn's)."""
-
-
-class UnknownSpeakerError(SerkitError, ValueError):
-    """A :class:`SpeakerNormaliser` was asked to transform a speaker it has no statistics for."""
 
 
 # --------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from serkit.errors import AudioError, SerkitError
+from serkit.errors import AudioError, OpenSmileMissingError
 from serkit.features.frontend import SAMPLE_RATE, Frontend, check_param, register_frontend
 
 __all__ = [
@@ -114,10 +114,6 @@ FEATURE_NAMES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GeMAPSv01b", "lld"): tuple(_gemaps_llds(False)),
 }
 """Column names per ``(feature_set, level)``: 88 / 25 for eGeMAPSv02, 62 / 18 for GeMAPSv01b."""
-
-
-class OpenSmileMissingError(SerkitError, ImportError):
-    """The optional ``opensmile`` package (research-only licence) is not installed."""
 
 
 def _import_opensmile() -> Any:

@@ -25,7 +25,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from serkit.errors import SerkitError
+from serkit.errors import WeightsError
 
 __all__ = [
     "CT2_DTYPES",
@@ -47,10 +47,6 @@ CT2_DTYPES: dict[int, np.dtype] = {
     5: np.dtype("<u2"),  # bfloat16: the upper half of a float32, widened on read
 }
 """CTranslate2 dtype code -> numpy dtype of the stored bytes."""
-
-
-class WeightsError(SerkitError, ValueError):
-    """A pretrained-weights file is missing, truncated, of an unsupported version or does not match."""
 
 
 class _Reader:
