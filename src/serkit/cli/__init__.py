@@ -1,4 +1,4 @@
-"""The ``serkit`` command-line tool (typer): ``serkit data ...``, ``serkit features ...``."""
+"""The ``serkit`` command-line tool (typer): ``serkit data ...``, ``features ...``, ``models ...``, ``train``."""
 
 from __future__ import annotations
 
@@ -7,16 +7,20 @@ import typer
 from serkit import __version__
 from serkit.cli.data import app as data_app
 from serkit.cli.features import app as features_app
+from serkit.cli.models import app as models_app
+from serkit.cli.train import train as train_command
 
 app = typer.Typer(
     name="serkit",
-    help="Speech emotion recognition toolkit: corpora, speaker-independent splits, feature frontends.",
+    help="Speech emotion recognition toolkit: corpora, speaker-independent splits, feature frontends, models.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_app, name="data")
 app.add_typer(features_app, name="features")
+app.add_typer(models_app, name="models")
+app.command("train")(train_command)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,312 @@
+"""Heads on frozen pretrained speech-encoder outputs (Whisper hidden states, cached once).
+
+The encoder never runs while a head trains: its per-layer outputs come from the feature cache
+(``whisper(model='base', pooling='none')`` gives time-major frames ``(T, n_layers * d)``, layers side by
+side; ``pooling='mean+std'`` gives ``[mean0, std0, mean1, std1, ...]``). Two heads:
+
+- ``whisper_head`` (frames): each layer's frames are layer-normalised (optional), mixed by a learned
+  softmax-weighted sum of layers (SUPERB's weighted-sum probe, Yang et al., 2021), projected, pooled with
+  masked attentive statistics pooling (Okabe et al., 2018; ECAPA-TDNN's global-context variant,
+  Desplanques et al., 2020) and classified by a small MLP.
+- ``whisper_head_pooled`` (vector): the same learned layer weights over per-layer mean+std statistics,
+  then the MLP. Much cheaper (no frames per epoch).
+
+Paper: Radford et al. (2023), "Robust Speech Recognition via Large-Scale Weak Supervision", ICML (the
+encoder); the head follows the weighted-layer-sum + attentive-statistics-pooling recipe above.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from serkit.errors import ParameterError
+from serkit.models.base import Batch, SerModel, lengths_to_mask
+from serkit.models.registry import register_model
+
+__all__ = ["AttentiveStatsPool", "LayerMix", "WhisperHead", "WhisperHeadPooled", "masked_mean_std"]
+
+_PAPER = "Radford et al. (2023), Robust Speech Recognition via Large-Scale Weak Supervision, ICML"
+_STD_EPS = 1e-5
+_MIXES = ("sum", "concat")
+
+
+def masked_mean_std(x: Tensor, weights: Tensor) -> tuple[Tensor, Tensor]:
+    """Weighted mean and standard deviation over time.
+
+    Parameters
+    ----------
+    x : torch.Tensor [shape=(B, T, D)]
+        Frames.
+    weights : torch.Tensor [shape=(B, T)]
+        Non-negative weights summing to 1 over time per example (0 on padding).
+
+    Returns
+    -------
+    (mean, std) : two torch.Tensor [shape=(B, D)]
+        ``std = sqrt(max(E[x^2] - mean^2, 1e-5))``.
+    """
+    w = weights.unsqueeze(-1)
+    mean = (w * x).sum(dim=1)
+    var = (w * (x - mean.unsqueeze(1)).square()).sum(dim=1)
+    return mean, var.clamp_min(_STD_EPS).sqrt()
+
+
+def _check_int(value: object, owner: str, name: str, minimum: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ParameterError(f"The '{name}' parameter of {owner} must be an int >= {minimum}. Got {value!r}.")
+    return value
+
+
+def _check_dropout(value: object, owner: str, name: str) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value < 1.0:
+        raise ParameterError(f"The '{name}' parameter of {owner} must be a float in [0, 1). Got {value!r}.")
+    return float(value)
+
+
+class AttentiveStatsPool(nn.Module):
+    """Masked attentive statistics pooling: attention over time, then weighted mean and std.
+
+    Each frame gets a score per channel from ``Linear(D[+2D context]) -> tanh -> Linear(D)`` (channel-wise
+    attention as ECAPA-TDNN; with ``global_context`` the masked mean and std of the utterance are appended
+    to every frame first). Padding frames get ``-inf`` scores, so padding never changes the output.
+
+    Parameters
+    ----------
+    dim : int >= 1
+        Frame dimension D.
+    hidden : int >= 1
+        Attention bottleneck width.
+    global_context : bool
+        Append the utterance's masked mean and std to every frame before scoring.
+
+    Shapes
+    ------
+    ``forward(x (B, T, D), mask (B, T) bool) -> (B, 2 * D)`` as ``[mean, std]``.
+    """
+
+    def __init__(self, dim: int, *, hidden: int = 128, global_context: bool = True) -> None:
+        super().__init__()
+        self.global_context = bool(global_context)
+        in_dim = 3 * dim if self.global_context else dim
+        self.attention = nn.Sequential(nn.Linear(in_dim, hidden), nn.Tanh(), nn.Linear(hidden, dim))
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        if bool((mask.sum(dim=1) == 0).any()):
+            raise ParameterError("AttentiveStatsPool got an example with no valid frames (length 0).")
+        maskf = mask.to(x.dtype)
+        x = x * maskf.unsqueeze(-1)  # padding must be exactly zero, whatever the caller passed
+        if self.global_context:
+            uniform = maskf / maskf.sum(dim=1, keepdim=True)
+            mean, std = masked_mean_std(x, uniform)
+            T = x.shape[1]
+            h = torch.cat(
+                [x, mean.unsqueeze(1).expand(-1, T, -1), std.unsqueeze(1).expand(-1, T, -1)], dim=-1
+            )
+        else:
+            h = x
+        scores = self.attention(h)  # (B, T, D)
+        scores = scores.masked_fill(~mask.unsqueeze(-1), float("-inf"))
+        alpha = torch.softmax(scores, dim=1)
+        w = alpha  # (B, T, D): per-channel weights over time
+        mean = (w * x).sum(dim=1)
+        var = (w * (x - mean.unsqueeze(1)).square()).sum(dim=1)
+        return torch.cat([mean, var.clamp_min(_STD_EPS).sqrt()], dim=-1)
+
+
+class LayerMix(nn.Module):
+    """Learned softmax-weighted sum over encoder layers (initialised uniform).
+
+    ``forward(x (..., L, D)) -> (..., D)``; :meth:`weights` gives the L non-negative weights summing to 1.
+    """
+
+    def __init__(self, n_layers: int) -> None:
+        super().__init__()
+        self.logits = nn.Parameter(torch.zeros(n_layers))
+
+    def weights(self) -> Tensor:
+        """(L,) softmax of the learned logits."""
+        return torch.softmax(self.logits, dim=0)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.einsum("...ld,l->...d", x, self.weights().to(x.dtype))
+
+
+def _mlp(in_dim: int, hidden: int, num_classes: int, dropout: float) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Dropout(dropout),
+        nn.Linear(in_dim, hidden),
+        nn.GELU(),
+        nn.Dropout(dropout),
+        nn.Linear(hidden, num_classes),
+    )
+
+
+def _check_layout(owner: str, feature_dim: int, expected: int, layout: str, per: str) -> None:
+    if feature_dim != expected:
+        raise ParameterError(
+            f"{owner} expects {layout} = {expected} features per {per}; "
+            f"the 'whisper' stream has {feature_dim}. Set n_layers and d to the encoder's (Whisper base with "
+            f"layers='all': n_layers=7, d=512; tiny.en: 5 and 384)."
+        )
+
+
+@register_model("whisper_head", paper=_PAPER, inputs={"whisper": "frames"}, typical_dims={"whisper": 7 * 512})
+class WhisperHead(SerModel):
+    """Weighted layer sum + attentive statistics pooling + MLP on frozen Whisper per-layer frames.
+
+    Input: the ``whisper`` stream, frames ``(B, T, n_layers * d)`` from
+    ``whisper(model='base', pooling='none')`` (layers side by side), zero-padded with lengths.
+
+    Parameters
+    ----------
+    n_layers : int >= 1
+        Hidden states per frame (Whisper base with ``layers='all'``: 7, the embedding output included).
+    d : int >= 1
+        Encoder width (base 512, tiny.en 384).
+    layer_norm : bool
+        Normalise each layer's frame vectors (layer norm without affine parameters) before mixing, so
+        layers of different scale (the last one is final-layer-normed) mix on equal terms.
+    proj_dim : int >= 0
+        Width of a linear projection after the layer mix (0: none; pooling then runs at width d).
+    attention_hidden : int >= 1
+        Bottleneck of the attentive pooling.
+    global_context : bool
+        ECAPA-style global context (utterance mean and std) in the attention.
+    hidden : int >= 1
+        MLP hidden width.
+    dropout : float in [0, 1)
+        Dropout before each MLP layer.
+    frame_dropout : float in [0, 1)
+        Training only: each (frame, channel) of the mixed frames is zeroed with this probability and the
+        rest rescaled (feature dropout on the frames; SpecAugment-like regularisation).
+    """
+
+    def __init__(
+        self,
+        *,
+        num_classes: int,
+        input_dims: Mapping[str, int],
+        n_layers: int = 7,
+        d: int = 512,
+        layer_norm: bool = True,
+        proj_dim: int = 256,
+        attention_hidden: int = 128,
+        global_context: bool = True,
+        hidden: int = 256,
+        dropout: float = 0.3,
+        frame_dropout: float = 0.1,
+    ) -> None:
+        super().__init__(num_classes=num_classes, input_dims=input_dims)
+        owner = "model 'whisper_head'"
+        self.n_layers = _check_int(n_layers, owner, "n_layers", 1)
+        self.d = _check_int(d, owner, "d", 1)
+        _check_int(proj_dim, owner, "proj_dim", 0)
+        _check_int(attention_hidden, owner, "attention_hidden", 1)
+        _check_int(hidden, owner, "hidden", 1)
+        expected = self.n_layers * self.d
+        _check_layout(
+            owner, self.input_dims["whisper"], expected, f"n_layers * d = {self.n_layers} * {self.d}", "frame"
+        )
+        self.layer_norm = bool(layer_norm)
+        self.mix = LayerMix(self.n_layers)
+        self.proj = nn.Linear(self.d, proj_dim) if proj_dim > 0 else nn.Identity()
+        width = proj_dim if proj_dim > 0 else self.d
+        self.frame_dropout = nn.Dropout(_check_dropout(frame_dropout, owner, "frame_dropout"))
+        self.pool = AttentiveStatsPool(width, hidden=attention_hidden, global_context=global_context)
+        self.head = _mlp(2 * width, hidden, num_classes, _check_dropout(dropout, owner, "dropout"))
+
+    def layer_weights(self) -> Tensor:
+        """(n_layers,) learned layer weights (softmax, sum to 1)."""
+        return self.mix.weights()
+
+    def forward(self, batch: Batch) -> dict[str, Tensor]:
+        x, lengths = self.frames(batch, "whisper")
+        B, T, _ = x.shape
+        x = x.reshape(B, T, self.n_layers, self.d)
+        if self.layer_norm:
+            x = F.layer_norm(x, (self.d,))
+        h = self.proj(self.mix(x))  # (B, T, width)
+        h = self.frame_dropout(h)
+        mask = lengths_to_mask(lengths, T)
+        pooled = self.pool(h, mask)
+        return {"logits": self.head(pooled)}
+
+
+@register_model(
+    "whisper_head_pooled", paper=_PAPER, inputs={"whisper": "vector"}, typical_dims={"whisper": 7 * 2 * 512}
+)
+class WhisperHeadPooled(SerModel):
+    """Learned layer weights over per-layer mean+std statistics of frozen Whisper, then an MLP.
+
+    Input: the ``whisper`` stream, a vector ``(B, n_layers * 2 * d)`` from
+    ``whisper(model='base', pooling='mean+std')`` ordered ``[mean0, std0, mean1, std1, ...]``.
+
+    Parameters
+    ----------
+    n_layers : int >= 1
+        Hidden states pooled (Whisper base, ``layers='all'``: 7).
+    d : int >= 1
+        Encoder width (base 512).
+    layer_norm : bool
+        Normalise each layer's mean and its std vector separately (layer norm without affine parameters)
+        before mixing, so the layers' different scales do not decide the mix.
+    hidden : int >= 1
+        MLP hidden width.
+    dropout : float in [0, 1)
+        Dropout before each MLP layer.
+    """
+
+    def __init__(
+        self,
+        *,
+        num_classes: int,
+        input_dims: Mapping[str, int],
+        n_layers: int = 7,
+        d: int = 512,
+        layer_norm: bool = True,
+        layer_mix: str = "sum",
+        hidden: int = 256,
+        dropout: float = 0.5,
+    ) -> None:
+        super().__init__(num_classes=num_classes, input_dims=input_dims)
+        owner = "model 'whisper_head_pooled'"
+        self.n_layers = _check_int(n_layers, owner, "n_layers", 1)
+        self.d = _check_int(d, owner, "d", 1)
+        _check_int(hidden, owner, "hidden", 1)
+        expected = self.n_layers * 2 * self.d
+        _check_layout(
+            owner,
+            self.input_dims["whisper"],
+            expected,
+            f"n_layers * 2 * d = {self.n_layers} * 2 * {self.d}",
+            "example",
+        )
+        self.layer_norm = bool(layer_norm)
+        if layer_mix not in _MIXES:
+            raise ParameterError(
+                f"The 'layer_mix' parameter of {owner} must be one of {_MIXES}. Got {layer_mix!r}."
+            )
+        self.layer_mix = layer_mix
+        self.mix = LayerMix(self.n_layers)
+        in_dim = 2 * self.d * (self.n_layers if layer_mix == "concat" else 1)
+        self.head = _mlp(in_dim, hidden, num_classes, _check_dropout(dropout, owner, "dropout"))
+
+    def layer_weights(self) -> Tensor:
+        """(n_layers,) learned layer weights (softmax, sum to 1)."""
+        return self.mix.weights()
+
+    def forward(self, batch: Batch) -> dict[str, Tensor]:
+        v = self.vector(batch, "whisper")
+        x = v.reshape(v.shape[0], self.n_layers, 2, self.d)
+        if self.layer_norm:
+            x = F.layer_norm(x, (self.d,))
+        x = x.reshape(v.shape[0], self.n_layers, 2 * self.d)
+        if self.layer_mix == "sum":
+            x = self.mix(x)
+        else:  # learned per-layer gains (L * w_l, 1 each at init) on the concatenated layers
+            x = (x * (self.n_layers * self.mix.weights()).unsqueeze(-1)).reshape(v.shape[0], -1)
+        return {"logits": self.head(x)}
