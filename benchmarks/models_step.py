@@ -168,11 +168,25 @@ def run(
         "python": platform.python_version(),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": _commit(),
+        "command": "python benchmarks/models_step.py " + " ".join(sys.argv[1:]),
         "models": dict(sorted(results.items())),
     }
     results_path.parent.mkdir(parents=True, exist_ok=True)
     results_path.write_text(json.dumps(payload, indent=1) + "\n")
     print(f"wrote {results_path.relative_to(ROOT)}")
+
+
+def _commit() -> str:
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        )
+        return out.stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
 
 
 def docs_tables(payload: dict[str, Any] | None) -> str:
@@ -184,7 +198,9 @@ def docs_tables(payload: dict[str, Any] | None) -> str:
     if payload:
         lines.append(
             f"Step time: {payload['what']}, {payload['torch_threads']} torch threads, torch {payload['torch']}, "
-            f"{payload['machine']}, {payload['date']}. Parameters at {payload['num_classes']} classes."
+            f"{payload['machine']}, {payload['date']}, commit `{payload.get('commit', '?')}`, "
+            f"`{payload.get('command', 'python benchmarks/models_step.py')}`. "
+            f"Parameters at {payload['num_classes']} classes."
         )
     else:
         lines.append("Step time: not measured yet (`python benchmarks/models_step.py`).")

@@ -27,7 +27,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, SVR
 from threadpoolctl import threadpool_limits
 
-from serkit.errors import ParameterError
+from serkit.errors import CheckpointError, ParameterError
 from serkit.features.normalise import NotFittedError
 from serkit.models import classic
 from serkit.models.classic import (
@@ -443,7 +443,7 @@ def test_load_refuses_untrusted_types(evil, data, tmp_path, monkeypatch):
         raise AssertionError("skops.io.load was called on an untrusted file")
 
     monkeypatch.setattr(sio, "load", never)
-    with pytest.raises(ParameterError, match="does not trust"):
+    with pytest.raises(CheckpointError, match="does not trust"):
         load_classic(tmp_path)
 
 
@@ -452,12 +452,12 @@ def test_load_refuses_changed_or_foreign_files(data, tmp_path):
     save_classic(fit_classic("classic_lda", X, y, groups, search="none"), tmp_path)
     with open(tmp_path / MODEL_FILE, "ab") as fh:
         fh.write(b"\0")
-    with pytest.raises(ParameterError, match="changed after it was saved"):
+    with pytest.raises(CheckpointError, match="changed after it was saved"):
         load_classic(tmp_path)
-    with pytest.raises(ParameterError, match=r"No classic\.json"):
+    with pytest.raises(CheckpointError, match=r"No classic\.json"):
         load_classic(tmp_path / "nowhere")
     (tmp_path / META_FILE).write_text(json.dumps({"format": "pickle"}))
-    with pytest.raises(ParameterError, match="not a serkit classic model"):
+    with pytest.raises(CheckpointError, match="not a serkit classic model"):
         load_classic(tmp_path)
     with pytest.raises(ParameterError, match="fitted ClassicModel"):
         save_classic(ClassicModel("classic_lda"), tmp_path)

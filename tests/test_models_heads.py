@@ -73,11 +73,27 @@ def test_pooled_forward_backward() -> None:
     assert model.mix.logits.grad is not None and model.mix.logits.grad.abs().sum() > 0
 
 
+def _randomise_attention(model: torch.nn.Module) -> None:
+    """The attention's last layer starts at zero (uniform weights); make it non-trivial."""
+    with torch.no_grad():
+        for p in model.pool.attention[-1].parameters():
+            p.normal_(0.0, 1.0)
+
+
 @pytest.mark.parametrize("pad_value", [0.0, 1e3])
-@pytest.mark.parametrize("global_context", [True, False])
-def test_padding_does_not_change_output(pad_value: float, global_context: bool) -> None:
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        {"global_context": True},
+        {"global_context": False},
+        {"pool_source": "layers", "layer_mix": "sum"},
+        {"pool_source": "layers", "layer_mix": "concat", "layer_norm": False},
+    ],
+)
+def test_padding_does_not_change_output(pad_value: float, cfg: dict) -> None:
     torch.manual_seed(0)
-    model = _frames_model(global_context=global_context).eval()
+    model = _frames_model(**cfg).eval()
+    _randomise_attention(model)
     batch = _frames_batch([5, 9, 2], pad_value=pad_value)
     padded = model(batch)["logits"]
     for i, n in enumerate([5, 9, 2]):
@@ -91,6 +107,7 @@ def test_padding_does_not_change_output(pad_value: float, global_context: bool) 
 def test_extra_padding_does_not_change_output() -> None:
     torch.manual_seed(0)
     model = _frames_model().eval()
+    _randomise_attention(model)
     batch = _frames_batch([6, 3])
     longer = Batch(
         streams={"whisper": torch.nn.functional.pad(batch.streams["whisper"], (0, 0, 0, 11))},
@@ -135,17 +152,41 @@ def test_masked_mean_std_matches_plain_statistics() -> None:
     torch.testing.assert_close(std[0], x[0, :7].std(0, unbiased=False))
 
 
-def test_attentive_pool_uniform_attention_gives_mean_std() -> None:
-    """Zero attention scores -> uniform weights over the valid frames only."""
+def test_attentive_pool_starts_uniform_and_gives_mean_std() -> None:
+    """At init the attention scores are zero -> uniform weights over the valid frames only."""
     pool = AttentiveStatsPool(4, hidden=3, global_context=False)
-    with torch.no_grad():
-        for p in pool.attention[-1].parameters():
-            p.zero_()
     x = torch.randn(1, 8, 4)
     mask = torch.tensor([[True] * 5 + [False] * 3])
     out = pool(x, mask)
     torch.testing.assert_close(out[0, :4], x[0, :5].mean(0))
     torch.testing.assert_close(out[0, 4:], x[0, :5].std(0, unbiased=False))
+
+
+def test_layers_source_at_init_is_per_layer_mean_std() -> None:
+    """pool_source='layers' with uniform attention pools each layer's frames like the baseline's mean+std."""
+    torch.manual_seed(0)
+    model = _frames_model(pool_source="layers", layer_mix="concat", layer_norm=False, hidden=0, dropout=0.0)
+    model.eval()
+    seen = {}
+    model.head.register_forward_hook(lambda mod, inp, out: seen.setdefault("z", inp[0]))
+    batch = _frames_batch([7, 4])
+    model(batch)
+    x = batch.streams["whisper"][1, :4].reshape(4, L, D)
+    expected = torch.cat([x.mean(0), x.std(0, unbiased=False)], dim=-1).reshape(-1)  # gains are 1 at init
+    torch.testing.assert_close(seen["z"][1], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_attention_focuses_on_the_frames_it_scores_highest() -> None:
+    pool = AttentiveStatsPool(2, hidden=2, global_context=False, channelwise=False)
+    x = torch.tensor([[[1.0, 0.0], [5.0, 5.0], [9.0, 9.0]]])
+    mask = torch.tensor([[True, True, False]])
+    with torch.no_grad():
+        pool.attention[0].weight.copy_(torch.eye(2))
+        pool.attention[0].bias.zero_()
+        pool.attention[-1].weight.fill_(50.0)
+    w = pool.weights(x, mask)
+    assert w.shape == (1, 3, 1)
+    assert w[0, 1, 0] > 0.99 and w[0, 2, 0] == 0.0
 
 
 def test_zero_length_is_refused() -> None:
@@ -163,6 +204,8 @@ def test_zero_length_is_refused() -> None:
         ("whisper_head_pooled", 7 * 512, {}, "7168 features"),
         ("whisper_head", 7 * 512, {"dropout": 1.0}, "'dropout'"),
         ("whisper_head", 7 * 512, {"proj_dim": -1}, "'proj_dim'"),
+        ("whisper_head", 7 * 512, {"pool_source": "time"}, "'pool_source'"),
+        ("whisper_head_pooled", 7 * 2 * 512, {"layer_mix": "max"}, "'layer_mix'"),
     ],
 )
 def test_bad_config(name: str, dim: int, cfg: dict, match: str) -> None:
@@ -170,10 +213,18 @@ def test_bad_config(name: str, dim: int, cfg: dict, match: str) -> None:
         create_model(name, num_classes=8, input_dims={"whisper": dim}, **cfg)
 
 
-@pytest.mark.parametrize("make", [_frames_model, _pooled_model])
-def test_overfits_a_tiny_batch(make) -> None:
+@pytest.mark.parametrize(
+    ("make", "cfg"),
+    [
+        (_frames_model, {}),
+        (_frames_model, {"pool_source": "layers", "layer_mix": "concat"}),
+        (_pooled_model, {}),
+        (_pooled_model, {"layer_mix": "concat", "hidden": 0}),
+    ],
+)
+def test_overfits_a_tiny_batch(make, cfg: dict) -> None:
     torch.manual_seed(0)
-    model = make(dropout=0.0)
+    model = make(dropout=0.0, **cfg)
     if make is _frames_model:
         batch = _frames_batch([9, 6, 8, 5, 7, 9, 4, 8], seed=1)
     else:

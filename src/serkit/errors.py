@@ -12,6 +12,7 @@ from pathlib import Path
 __all__ = [
     "AudioError",
     "CacheError",
+    "CheckpointError",
     "ConfigError",
     "CorpusError",
     "ManifestError",
@@ -21,6 +22,7 @@ __all__ = [
     "SerkitError",
     "SplitFileError",
     "SplitLeakError",
+    "TrainingError",
     "UnknownSpeakerError",
     "WeightsError",
 ]
@@ -91,3 +93,12 @@ class UnknownSpeakerError(SerkitError, ValueError):
 
 class OpenSmileMissingError(SerkitError, ImportError):
     """The optional ``opensmile`` package (research-only licence) is not installed."""
+
+
+class CheckpointError(SerkitError, ValueError):
+    """A checkpoint folder is missing a file, is of another format, fails its checks or does not match its
+    model (classic learners' files included)."""
+
+
+class TrainingError(SerkitError, RuntimeError):
+    """Training cannot go on: a non-finite loss, or a resume state that does not fit the run."""

@@ -111,7 +111,7 @@ from sklearn.svm import SVC
 from threadpoolctl import threadpool_limits
 
 from serkit._io import atomic_path, atomic_write_text
-from serkit.errors import ParameterError
+from serkit.errors import CheckpointError, ParameterError
 from serkit.features.normalise import NotFittedError
 
 __all__ = [
@@ -135,10 +135,9 @@ __all__ = [
     "train_classic_fold",
 ]
 
-SURVEY = (
-    "Pinto, Balasubramani R, Martis: Exploring emotional signals: a study on audio-based emotion "
-    "classification (survey), sec. 3 and Table 1 (SVM, kNN, LDA, random forest, logistic regression, ANN)"
-)
+# The paper's file name under shared/papers, as the torch models give it (sec. 3 and Table 1 of the
+# survey: SVM, kNN, LDA, random forest, logistic regression, ANN).
+SURVEY = "survey-audio-emotion-classification"
 
 PREFIX = "classic_"
 MODEL_FILE = "model.skops"
@@ -1177,7 +1176,7 @@ def load_classic(model_dir: str | Path) -> ClassicModel:
 
     Raises
     ------
-    ParameterError
+    CheckpointError
         Missing or foreign files, a ``model.skops`` changed since saving (SHA-256 mismatch), or a type
         not on the allow-list (the file could run code when loaded: it is never loaded).
     """
@@ -1186,25 +1185,25 @@ def load_classic(model_dir: str | Path) -> ClassicModel:
     root = Path(model_dir)
     meta_path = root / META_FILE
     if not meta_path.is_file():
-        raise ParameterError(f"No {META_FILE} in '{root}'. Pass the folder that save_classic wrote.")
+        raise CheckpointError(f"No {META_FILE} in '{root}'. Pass the folder that save_classic wrote.")
     try:
         meta = json.loads(meta_path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
-        raise ParameterError(f"'{meta_path}' is not valid JSON ({exc}). Save the model again.") from None
+        raise CheckpointError(f"'{meta_path}' is not valid JSON ({exc}). Save the model again.") from None
     if (
         not isinstance(meta, dict)
         or meta.get("format") != FORMAT
         or meta.get("format_version") != FORMAT_VERSION
     ):
-        raise ParameterError(
+        raise CheckpointError(
             f"'{meta_path}' is not a serkit classic model (format {FORMAT!r} v{FORMAT_VERSION}). "
             f"Got {meta.get('format') if isinstance(meta, dict) else meta!r}."
         )
     path = root / str(meta.get("model_file", MODEL_FILE))
     if not path.is_file() or path.parent != root:
-        raise ParameterError(f"The model file '{path}' is missing. Save the model again.")
+        raise CheckpointError(f"The model file '{path}' is missing. Save the model again.")
     if _sha256(path) != meta.get("model_sha256"):
-        raise ParameterError(
+        raise CheckpointError(
             f"'{path}' changed after it was saved (SHA-256 differs from {META_FILE}). Refusing to load it; "
             f"save the model again from its training run."
         )
@@ -1212,7 +1211,7 @@ def load_classic(model_dir: str | Path) -> ClassicModel:
     untrusted = set(sio.get_untrusted_types(file=path))
     refused = sorted((found | untrusted) - TRUSTED_TYPES)
     if refused:
-        raise ParameterError(
+        raise CheckpointError(
             f"Refusing to load '{path}': it contains type(s) serkit does not trust: {', '.join(refused)}. "
             f"A classic model holds only scikit-learn pipelines; do not load files from unknown sources."
         )
@@ -1222,7 +1221,7 @@ def load_classic(model_dir: str | Path) -> ClassicModel:
         or not isinstance(obj.get("pipeline"), Pipeline)
         or not isinstance(obj.get("calibrated"), CalibratedClassifierCV | None)
     ):
-        raise ParameterError(f"'{path}' does not hold a serkit classic model. Save the model again.")
+        raise CheckpointError(f"'{path}' does not hold a serkit classic model. Save the model again.")
     saved_version = meta.get("versions", {}).get("sklearn")
     if saved_version and saved_version.split(".")[:2] != sklearn.__version__.split(".")[:2]:
         warnings.warn(

@@ -32,6 +32,7 @@ __all__ = ["AttentiveStatsPool", "LayerMix", "WhisperHead", "WhisperHeadPooled",
 _PAPER = "Radford et al. (2023), Robust Speech Recognition via Large-Scale Weak Supervision, ICML"
 _STD_EPS = 1e-5
 _MIXES = ("sum", "concat")
+_POOL_SOURCES = ("mixed", "layers")
 
 
 def masked_mean_std(x: Tensor, weights: Tensor) -> tuple[Tensor, Tensor]:
@@ -61,6 +62,12 @@ def _check_int(value: object, owner: str, name: str, minimum: int) -> int:
     return value
 
 
+def _check_choice(value: object, owner: str, name: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ParameterError(f"The '{name}' parameter of {owner} must be one of {choices}. Got {value!r}.")
+    return str(value)
+
+
 def _check_dropout(value: object, owner: str, name: str) -> float:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value < 1.0:
         raise ParameterError(f"The '{name}' parameter of {owner} must be a float in [0, 1). Got {value!r}.")
@@ -70,9 +77,10 @@ def _check_dropout(value: object, owner: str, name: str) -> float:
 class AttentiveStatsPool(nn.Module):
     """Masked attentive statistics pooling: attention over time, then weighted mean and std.
 
-    Each frame gets a score per channel from ``Linear(D[+2D context]) -> tanh -> Linear(D)`` (channel-wise
-    attention as ECAPA-TDNN; with ``global_context`` the masked mean and std of the utterance are appended
-    to every frame first). Padding frames get ``-inf`` scores, so padding never changes the output.
+    Each frame gets a score from ``Linear(D[+2D context]) -> tanh -> Linear(D or 1)``: one score per
+    channel (ECAPA-TDNN) or one per frame. With ``global_context`` the masked mean and std of the utterance
+    are appended to every frame first. The last layer starts at zero, so pooling starts as plain mean+std.
+    Padding frames get ``-inf`` scores, so padding never changes the output.
 
     Parameters
     ----------
@@ -82,36 +90,46 @@ class AttentiveStatsPool(nn.Module):
         Attention bottleneck width.
     global_context : bool
         Append the utterance's masked mean and std to every frame before scoring.
+    channelwise : bool
+        One attention distribution per channel (True) or one per frame shared by all channels (False).
 
     Shapes
     ------
-    ``forward(x (B, T, D), mask (B, T) bool) -> (B, 2 * D)`` as ``[mean, std]``.
+    ``weights(x (B, T, D), mask (B, T) bool) -> (B, T, D or 1)``, summing to 1 over valid frames;
+    ``forward(x, mask) -> (B, 2 * D)`` as ``[mean, std]``.
     """
 
-    def __init__(self, dim: int, *, hidden: int = 128, global_context: bool = True) -> None:
+    def __init__(
+        self, dim: int, *, hidden: int = 128, global_context: bool = True, channelwise: bool = True
+    ) -> None:
         super().__init__()
         self.global_context = bool(global_context)
         in_dim = 3 * dim if self.global_context else dim
-        self.attention = nn.Sequential(nn.Linear(in_dim, hidden), nn.Tanh(), nn.Linear(hidden, dim))
+        self.attention = nn.Sequential(
+            nn.Linear(in_dim, hidden), nn.Tanh(), nn.Linear(hidden, dim if channelwise else 1)
+        )
+        nn.init.zeros_(self.attention[-1].weight)
+        nn.init.zeros_(self.attention[-1].bias)
 
-    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+    def weights(self, x: Tensor, mask: Tensor) -> Tensor:
         if bool((mask.sum(dim=1) == 0).any()):
             raise ParameterError("AttentiveStatsPool got an example with no valid frames (length 0).")
         maskf = mask.to(x.dtype)
         x = x * maskf.unsqueeze(-1)  # padding must be exactly zero, whatever the caller passed
         if self.global_context:
-            uniform = maskf / maskf.sum(dim=1, keepdim=True)
-            mean, std = masked_mean_std(x, uniform)
+            mean, std = masked_mean_std(x, maskf / maskf.sum(dim=1, keepdim=True))
             T = x.shape[1]
             h = torch.cat(
                 [x, mean.unsqueeze(1).expand(-1, T, -1), std.unsqueeze(1).expand(-1, T, -1)], dim=-1
             )
         else:
             h = x
-        scores = self.attention(h)  # (B, T, D)
-        scores = scores.masked_fill(~mask.unsqueeze(-1), float("-inf"))
-        alpha = torch.softmax(scores, dim=1)
-        w = alpha  # (B, T, D): per-channel weights over time
+        scores = self.attention(h).masked_fill(~mask.unsqueeze(-1), float("-inf"))
+        return torch.softmax(scores, dim=1)
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        w = self.weights(x, mask)
+        x = x * mask.to(x.dtype).unsqueeze(-1)
         mean = (w * x).sum(dim=1)
         var = (w * (x - mean.unsqueeze(1)).square()).sum(dim=1)
         return torch.cat([mean, var.clamp_min(_STD_EPS).sqrt()], dim=-1)
@@ -136,6 +154,8 @@ class LayerMix(nn.Module):
 
 
 def _mlp(in_dim: int, hidden: int, num_classes: int, dropout: float) -> nn.Sequential:
+    if hidden == 0:  # a linear classifier on the pooled features
+        return nn.Sequential(nn.Dropout(dropout), nn.Linear(in_dim, num_classes))
     return nn.Sequential(
         nn.Dropout(dropout),
         nn.Linear(in_dim, hidden),
@@ -161,6 +181,13 @@ class WhisperHead(SerModel):
     Input: the ``whisper`` stream, frames ``(B, T, n_layers * d)`` from
     ``whisper(model='base', pooling='none')`` (layers side by side), zero-padded with lengths.
 
+    The frames of each layer are (optionally) layer-normalised, mixed by learned softmax layer weights
+    and projected; attentive statistics pooling then either pools these mixed frames (``pool_source=
+    "mixed"``, channel-wise attention as ECAPA-TDNN) or, with one attention weight per frame computed from
+    them, pools every layer's own frames into per-layer weighted mean+std (``pool_source="layers"``: the
+    per-layer mean+std of the linear-probe baseline, with learned attention over time); those are combined
+    with the same kind of learned layer weights (``layer_mix``) and classified by a small MLP.
+
     Parameters
     ----------
     n_layers : int >= 1
@@ -168,21 +195,25 @@ class WhisperHead(SerModel):
     d : int >= 1
         Encoder width (base 512, tiny.en 384).
     layer_norm : bool
-        Normalise each layer's frame vectors (layer norm without affine parameters) before mixing, so
-        layers of different scale (the last one is final-layer-normed) mix on equal terms.
+        Normalise each layer's frame vectors (layer norm without affine parameters) before anything else,
+        so layers of different scale (the last one is final-layer-normed) mix on equal terms.
     proj_dim : int >= 0
-        Width of a linear projection after the layer mix (0: none; pooling then runs at width d).
+        Width of a linear projection after the layer mix (0: none; attention then runs at width d).
     attention_hidden : int >= 1
         Bottleneck of the attentive pooling.
     global_context : bool
         ECAPA-style global context (utterance mean and std) in the attention.
-    hidden : int >= 1
-        MLP hidden width.
+    pool_source : {"mixed", "layers"}
+        What the attention pools: the projected mixed frames, or each layer's frames (see above).
+    layer_mix : {"sum", "concat"}
+        ``pool_source="layers"`` only: per-layer statistics summed with learned softmax weights, or
+        concatenated after learned per-layer gains (``n_layers * w_l``, 1 at init).
+    hidden : int >= 0
+        MLP hidden width (0: a linear classifier on the pooled statistics).
     dropout : float in [0, 1)
         Dropout before each MLP layer.
     frame_dropout : float in [0, 1)
-        Training only: each (frame, channel) of the mixed frames is zeroed with this probability and the
-        rest rescaled (feature dropout on the frames; SpecAugment-like regularisation).
+        Training only: dropout on the projected frames that the attention sees.
     """
 
     def __init__(
@@ -196,6 +227,8 @@ class WhisperHead(SerModel):
         proj_dim: int = 256,
         attention_hidden: int = 128,
         global_context: bool = True,
+        pool_source: str = "mixed",
+        layer_mix: str = "sum",
         hidden: int = 256,
         dropout: float = 0.3,
         frame_dropout: float = 0.1,
@@ -206,21 +239,32 @@ class WhisperHead(SerModel):
         self.d = _check_int(d, owner, "d", 1)
         _check_int(proj_dim, owner, "proj_dim", 0)
         _check_int(attention_hidden, owner, "attention_hidden", 1)
-        _check_int(hidden, owner, "hidden", 1)
+        _check_int(hidden, owner, "hidden", 0)
+        _check_choice(pool_source, owner, "pool_source", _POOL_SOURCES)
+        _check_choice(layer_mix, owner, "layer_mix", _MIXES)
         expected = self.n_layers * self.d
         _check_layout(
             owner, self.input_dims["whisper"], expected, f"n_layers * d = {self.n_layers} * {self.d}", "frame"
         )
         self.layer_norm = bool(layer_norm)
+        self.pool_source = pool_source
+        self.layer_mix = layer_mix
         self.mix = LayerMix(self.n_layers)
         self.proj = nn.Linear(self.d, proj_dim) if proj_dim > 0 else nn.Identity()
         width = proj_dim if proj_dim > 0 else self.d
         self.frame_dropout = nn.Dropout(_check_dropout(frame_dropout, owner, "frame_dropout"))
-        self.pool = AttentiveStatsPool(width, hidden=attention_hidden, global_context=global_context)
-        self.head = _mlp(2 * width, hidden, num_classes, _check_dropout(dropout, owner, "dropout"))
+        self.pool = AttentiveStatsPool(
+            width, hidden=attention_hidden, global_context=global_context, channelwise=pool_source == "mixed"
+        )
+        if pool_source == "mixed":
+            in_dim = 2 * width
+        else:
+            in_dim = 2 * self.d * (self.n_layers if layer_mix == "concat" else 1)
+            self.stats_mix = LayerMix(self.n_layers)
+        self.head = _mlp(in_dim, hidden, num_classes, _check_dropout(dropout, owner, "dropout"))
 
     def layer_weights(self) -> Tensor:
-        """(n_layers,) learned layer weights (softmax, sum to 1)."""
+        """(n_layers,) learned weights of the layer mix that the attention (and ``"mixed"`` pooling) sees."""
         return self.mix.weights()
 
     def forward(self, batch: Batch) -> dict[str, Tensor]:
@@ -229,11 +273,20 @@ class WhisperHead(SerModel):
         x = x.reshape(B, T, self.n_layers, self.d)
         if self.layer_norm:
             x = F.layer_norm(x, (self.d,))
-        h = self.proj(self.mix(x))  # (B, T, width)
-        h = self.frame_dropout(h)
+        h = self.frame_dropout(self.proj(self.mix(x)))  # (B, T, width)
         mask = lengths_to_mask(lengths, T)
-        pooled = self.pool(h, mask)
-        return {"logits": self.head(pooled)}
+        if self.pool_source == "mixed":
+            return {"logits": self.head(self.pool(h, mask))}
+        w = self.pool.weights(h, mask).unsqueeze(-1)  # (B, T, 1, 1)
+        x = x * mask.to(x.dtype)[:, :, None, None]
+        mean = (w * x).sum(dim=1)  # (B, L, d)
+        std = (w * (x - mean.unsqueeze(1)).square()).sum(dim=1).clamp_min(_STD_EPS).sqrt()
+        stats = torch.cat([mean, std], dim=-1)  # (B, L, 2d)
+        if self.layer_mix == "sum":
+            z = self.stats_mix(stats)
+        else:
+            z = (stats * (self.n_layers * self.stats_mix.weights()).unsqueeze(-1)).reshape(B, -1)
+        return {"logits": self.head(z)}
 
 
 @register_model(
@@ -276,7 +329,7 @@ class WhisperHeadPooled(SerModel):
         owner = "model 'whisper_head_pooled'"
         self.n_layers = _check_int(n_layers, owner, "n_layers", 1)
         self.d = _check_int(d, owner, "d", 1)
-        _check_int(hidden, owner, "hidden", 1)
+        _check_int(hidden, owner, "hidden", 0)
         expected = self.n_layers * 2 * self.d
         _check_layout(
             owner,
@@ -286,11 +339,7 @@ class WhisperHeadPooled(SerModel):
             "example",
         )
         self.layer_norm = bool(layer_norm)
-        if layer_mix not in _MIXES:
-            raise ParameterError(
-                f"The 'layer_mix' parameter of {owner} must be one of {_MIXES}. Got {layer_mix!r}."
-            )
-        self.layer_mix = layer_mix
+        self.layer_mix = _check_choice(layer_mix, owner, "layer_mix", _MIXES)
         self.mix = LayerMix(self.n_layers)
         in_dim = 2 * self.d * (self.n_layers if layer_mix == "concat" else 1)
         self.head = _mlp(in_dim, hidden, num_classes, _check_dropout(dropout, owner, "dropout"))

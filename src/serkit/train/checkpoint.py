@@ -21,7 +21,7 @@ from typing import Any
 from torch import nn
 
 from serkit._io import atomic_path, atomic_write_text
-from serkit.errors import SerkitError
+from serkit.errors import CheckpointError
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -36,10 +36,6 @@ CHECKPOINT_FORMAT = "serkit-checkpoint"
 CHECKPOINT_VERSION = 1
 WEIGHTS = "model.safetensors"
 META = "checkpoint.json"
-
-
-class CheckpointError(SerkitError, ValueError):
-    """A checkpoint folder is missing a file, is of another format or does not match its model."""
 
 
 def git_commit() -> str | None:

@@ -33,7 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from serkit._io import atomic_path, atomic_write_text
-from serkit.errors import ConfigError, SerkitError
+from serkit.errors import ConfigError, TrainingError
 from serkit.models.base import Batch
 from serkit.train.config import OptimConfig, TrainConfig
 from serkit.train.data import FeatureDataset, make_loader, set_loader_epoch
@@ -54,10 +54,6 @@ __all__ = [
 
 STATE_FILE = "state.json"
 STATE_FORMAT = "serkit-train-state"
-
-
-class TrainingError(SerkitError, RuntimeError):
-    """Training cannot go on: a non-finite loss, or a resume state that does not fit the run."""
 
 
 # ---------------------------------------------------------------------------------------------
