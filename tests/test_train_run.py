@@ -314,6 +314,16 @@ def test_classic_learners_are_dispatched_to_scikit_learn(workdir: Path) -> None:
     )
     result = train_fold(cfg, "fold-1", workdir / "runs", quiet=True)
     assert result["selection"] == "inner-cv" and result["best_params"]
+    fixed = load_config(
+        write_config(workdir),
+        [
+            "model.name=classic_logreg",
+            "model.cfg={search: none, params: {C: 0.01}}",
+            "data.inputs={feats: {frontend: handcrafted}}",
+        ],
+    )
+    fixed_result = train_fold(fixed, "fold-1", workdir / "runs-fixed", quiet=True)
+    assert fixed_result["selection"] == "fixed" and fixed_result["best_params"] == {"clf__C": 0.01}
     assert result["n_test"] == len(result["predictions"]) and result["test"]["ua"] >= 0.5
     meta = json.loads((workdir / "runs" / "fold-1" / "checkpoint" / "classic.json").read_text())
     assert meta["label_names"] == ["happy", "sad"]

@@ -54,6 +54,8 @@ def train(
             test = result["test"]
             if result.get("selection") == "inner-cv":
                 how = f"hyperparameters by inner CV: {result.get('best_params')}"
+            elif result.get("selection") == "fixed":
+                how = f"fixed hyperparameters: {result.get('best_params')}"
             else:
                 how = f"best epoch {result.get('best_epoch')} of {result.get('epochs_run', 0)}"
             console.print(

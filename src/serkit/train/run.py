@@ -490,7 +490,8 @@ def _train_classic(config: ExperimentConfig, data: FoldData, fold_dir: Path) -> 
     val_out = out.get("val")
     result.update(
         {
-            "selection": "inner-cv",
+            # No search (search: none) means fixed hyperparameters: nothing was chosen by inner CV.
+            "selection": "fixed" if cfg.get("search") == "none" else "inner-cv",
             "best_params": out.get("best_params"),
             "inner_cv_score": out.get("best_score"),
             "val": {} if not val_out else {"val_ua": val_out["balanced_accuracy"]},
