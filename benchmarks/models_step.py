@@ -150,8 +150,18 @@ def run(
     results_path = RESULTS if tag == "cpu" else RESULTS.with_name(f"models_step_{tag}.json")
     previous = json.loads(results_path.read_text()) if results_path.is_file() else {"models": {}}
     results = dict(previous.get("models", {}))
+    # Each model keeps the run that measured it (a run over some models leaves the others' records as they were).
+    for r in results.values():
+        for key in ("date", "commit", "command"):
+            r.setdefault(key, previous.get(key, "?"))
+    run = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": _commit(),
+        "command": "python benchmarks/models_step.py " + " ".join(sys.argv[1:]),
+    }
     for name in models:
         r = step_time(name, warmup=warmup, steps=steps, cfg=overrides.get(name, {}), device=device, amp=amp)
+        r.update(run)
         results[name] = r
         print(
             f"{name:42s} {r['parameters']:>11,d} params  {r['step_s_median'] * 1000:9.1f} ms/step", flush=True
@@ -167,9 +177,7 @@ def run(
         "torch": torch.__version__,
         "python": platform.python_version(),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": _commit(),
-        "command": "python benchmarks/models_step.py " + " ".join(sys.argv[1:]),
+        **run,
         "models": dict(sorted(results.items())),
     }
     results_path.parent.mkdir(parents=True, exist_ok=True)
@@ -198,10 +206,14 @@ def docs_tables(payload: dict[str, Any] | None) -> str:
     if payload:
         lines.append(
             f"Step time: {payload['what']}, {payload['torch_threads']} torch threads, torch {payload['torch']}, "
-            f"{payload['machine']}, {payload['date']}, commit `{payload.get('commit', '?')}`, "
-            f"`{payload.get('command', 'python benchmarks/models_step.py')}`. "
-            f"Parameters at {payload['num_classes']} classes."
+            f"{payload['machine']}. Parameters at {payload['num_classes']} classes. Measured by:"
         )
+        runs: dict[tuple[str, str, str], list[str]] = {}
+        for name, r in sorted(measured.items()):
+            key = tuple(r.get(k, payload.get(k, "?")) for k in ("date", "commit", "command"))
+            runs.setdefault(key, []).append(name)
+        for (date, commit, command), names_ in runs.items():
+            lines.append(f"- `{command}`, {date}, commit `{commit}`: {len(names_)} model(s)")
     else:
         lines.append("Step time: not measured yet (`python benchmarks/models_step.py`).")
     names = list_models(torch_only=True)

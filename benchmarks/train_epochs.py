@@ -34,6 +34,8 @@ CONFIGS: dict[str, list[str]] = {
     "mfcc_rnn": [],
     "survey_svm": [],
     "whisper_pooled": [],
+    "whisper_logreg": [],
+    "serkit_cnn1d": ["train.epochs=5"],
     "whisper_head": ["train.epochs=5"],
     "autoencoder": ["train.epochs=3", "train.pretrain_epochs=2"],
     "bigru_mha": ["train.epochs=3"],

@@ -62,3 +62,13 @@ def test_named_sets_use_canonical_names():
     for ls in LABEL_SETS.values():
         for c in ls.classes:
             assert c in EMOTIONS or c in ("negative", "positive")
+
+
+def test_core5_keeps_the_shared_emotions_and_counts_calm_as_neutral():
+    """core5 (the shipped models' label set): what every shared corpus has; calm -> neutral."""
+    df = pd.DataFrame(
+        {"label": ["calm", "neutral", "happy", "sad", "angry", "fearful", "disgust", "surprised", "bored"]}
+    )
+    out = LABEL_SETS["core5"].apply(df)
+    assert get_label_set("core5").classes == ("neutral", "happy", "sad", "angry", "fearful")
+    assert list(out["label"]) == ["neutral", "neutral", "happy", "sad", "angry", "fearful"]

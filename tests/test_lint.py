@@ -18,7 +18,7 @@ import pytest
 import conftest
 
 REPO = Path(__file__).resolve().parents[1]
-PATHS = ["src", "tests", "benchmarks"]
+PATHS = ["src", "tests", "benchmarks", "scripts"]
 
 
 def _ruff() -> str:
@@ -35,7 +35,9 @@ def test_ruff_check_is_clean():
 
 def test_ruff_format_is_clean():
     proc = subprocess.run([_ruff(), "format", "--check", *PATHS], cwd=REPO, capture_output=True, text=True)
-    assert proc.returncode == 0, "run `ruff format src tests benchmarks`:\n" + proc.stdout + proc.stderr
+    assert proc.returncode == 0, (
+        "run `ruff format src tests benchmarks scripts`:\n" + proc.stdout + proc.stderr
+    )
 
 
 # -- CI ------------------------------------------------------------------------------------------

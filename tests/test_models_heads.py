@@ -75,6 +75,8 @@ def test_pooled_forward_backward() -> None:
 
 def _randomise_attention(model: torch.nn.Module) -> None:
     """The attention's last layer starts at zero (uniform weights); make it non-trivial."""
+    if not model.attention:
+        return
     with torch.no_grad():
         for p in model.pool.attention[-1].parameters():
             p.normal_(0.0, 1.0)
@@ -88,6 +90,8 @@ def _randomise_attention(model: torch.nn.Module) -> None:
         {"global_context": False},
         {"pool_source": "layers", "layer_mix": "sum"},
         {"pool_source": "layers", "layer_mix": "concat", "layer_norm": False},
+        {"pool_source": "layers", "attention": False, "stats_norm": True},
+        {"attention": False},
     ],
 )
 def test_padding_does_not_change_output(pad_value: float, cfg: dict) -> None:
@@ -116,14 +120,18 @@ def test_extra_padding_does_not_change_output() -> None:
     torch.testing.assert_close(model(longer)["logits"], model(batch)["logits"], rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("make", [_frames_model, _pooled_model])
+@pytest.mark.parametrize(
+    "make", [_frames_model, _pooled_model, lambda: _frames_model(pool_source="layers", attention=False)]
+)
 def test_layer_weights_softmax_uniform_at_init(make) -> None:
     model = make()
     w = model.layer_weights()
     assert w.shape == (L,)
     torch.testing.assert_close(w, torch.full((L,), 1.0 / L))
     with torch.no_grad():
-        model.mix.logits.copy_(torch.tensor([2.0, -1.0, 0.5]))
+        for p in model.parameters():
+            if p.shape == (L,):
+                p.copy_(torch.tensor([2.0, -1.0, 0.5]))
     w = model.layer_weights()
     assert (w > 0).all()
     torch.testing.assert_close(w.sum(), torch.tensor(1.0))
@@ -162,10 +170,13 @@ def test_attentive_pool_starts_uniform_and_gives_mean_std() -> None:
     torch.testing.assert_close(out[0, 4:], x[0, :5].std(0, unbiased=False))
 
 
-def test_layers_source_at_init_is_per_layer_mean_std() -> None:
+@pytest.mark.parametrize("attention", [True, False])
+def test_layers_source_at_init_is_per_layer_mean_std(attention: bool) -> None:
     """pool_source='layers' with uniform attention pools each layer's frames like the baseline's mean+std."""
     torch.manual_seed(0)
-    model = _frames_model(pool_source="layers", layer_mix="concat", layer_norm=False, hidden=0, dropout=0.0)
+    model = _frames_model(
+        pool_source="layers", layer_mix="concat", layer_norm=False, hidden=0, dropout=0.0, attention=attention
+    )
     model.eval()
     seen = {}
     model.head.register_forward_hook(lambda mod, inp, out: seen.setdefault("z", inp[0]))
@@ -218,6 +229,7 @@ def test_bad_config(name: str, dim: int, cfg: dict, match: str) -> None:
     [
         (_frames_model, {}),
         (_frames_model, {"pool_source": "layers", "layer_mix": "concat"}),
+        (_frames_model, {"pool_source": "layers", "attention": False, "stats_norm": True}),
         (_pooled_model, {}),
         (_pooled_model, {"layer_mix": "concat", "hidden": 0}),
     ],
@@ -239,3 +251,18 @@ def test_overfits_a_tiny_batch(make, cfg: dict) -> None:
     model.eval()
     assert loss.item() < 0.05
     assert (model(batch)["logits"].argmax(1) == batch.labels).all()
+
+
+@pytest.mark.parametrize("layer_mix", ["sum", "concat"])
+def test_layer_weights_matter_after_stats_norm(layer_mix: str) -> None:
+    """The statistics are standardised before the layer weights, so the weights still change the output
+    (a batch norm after per-layer gains would cancel them: train mode shows it)."""
+    torch.manual_seed(0)
+    model = _frames_model(
+        pool_source="layers", attention=False, stats_norm=True, layer_mix=layer_mix, dropout=0.0
+    ).train()
+    batch = _frames_batch([7, 4, 6, 5])
+    before = model(batch)["logits"]
+    with torch.no_grad():
+        model.stats_mix.logits.copy_(torch.tensor([0.5, -0.5, 0.0]))
+    assert (model(batch)["logits"] - before).abs().max() > 1e-2

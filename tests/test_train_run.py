@@ -430,3 +430,25 @@ def test_checkpoint_format_is_checked(tmp_path: Path) -> None:
         read_checkpoint_meta(tmp_path)
     with pytest.raises(CheckpointError, match="only SerModel networks"):
         save_checkpoint(tmp_path / "x", torch.nn.Linear(2, 2), {})
+
+
+def test_train_on_val_adds_the_validation_speakers_and_needs_fixed_epochs(
+    workdir: Path, tiny_model: str
+) -> None:
+    fold = Split.from_json(workdir / "split.json").folds[0]
+    assert fold.val
+    with pytest.raises(ConfigError, match="fixed_epochs"):
+        load_config(write_config(workdir), ["train.train_on_val=true"])
+    cfg = load_config(
+        write_config(workdir), ["train.epochs=1", "train.fixed_epochs=true", "train.train_on_val=true"]
+    )
+    result = train_fold(cfg, fold.name, workdir / "runs", quiet=True)
+    assert (result["n_train"], result["n_val"]) == (len(fold.train) + len(fold.val), 0)
+    _, meta = load_checkpoint(workdir / "runs" / fold.name / "checkpoint")
+    saved = normaliser_from_dict(meta["streams"]["mel"]["normaliser"])
+    manifest = read_manifest(workdir / "manifest.csv")
+    arrays, _, _ = load_streams(manifest, cfg.data.inputs, cache_dir=workdir / "cache")
+    with_val = CorpusNormaliser().fit([arrays["mel"][u] for u in (*fold.train, *fold.val)])
+    np.testing.assert_allclose(saved.mean_, with_val.mean_, rtol=1e-10)
+    assert {p["id"] for p in result["predictions"]} == set(fold.test)
+    assert set(meta["training_data"]["train_speakers"]) == set(fold.train_speakers) | set(fold.val_speakers)

@@ -134,6 +134,9 @@ LABEL_SETS: dict[str, LabelSet] = {
         # IEMOCAP's usual 4 classes (excited folded into happy), as most papers use it.
         LabelSet("iemocap4", ("neutral", "happy", "sad", "angry"), {"excited": "happy"}),
         LabelSet("basic4", ("neutral", "happy", "sad", "angry")),
+        # The emotions every corpus in shared/corpora has (TurEV-DB's and RAVDESS' calm counts as neutral):
+        # the label set of the shipped models (serkit predict).
+        LabelSet("core5", ("neutral", "happy", "sad", "angry", "fearful"), {"calm": "neutral"}),
         LabelSet("ravdess8", ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")),
         LabelSet("emodb7", ("neutral", "angry", "bored", "disgust", "fearful", "happy", "sad")),
         LabelSet("ekman6", ("angry", "disgust", "fearful", "happy", "sad", "surprised")),

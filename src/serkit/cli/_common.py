@@ -24,7 +24,7 @@ from serkit.errors import ParameterError, SerkitError
 
 # Off a terminal (pipes, CI logs) rich would wrap tables at 80 columns; use the terminal size or 160.
 console = Console(stderr=True, width=shutil.get_terminal_size((160, 24)).columns, soft_wrap=True)
-out = Console(width=shutil.get_terminal_size((160, 24)).columns)
+out = Console(width=shutil.get_terminal_size((160, 24)).columns, soft_wrap=True)
 
 
 def run_app(app: typer.Typer) -> None:

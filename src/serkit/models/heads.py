@@ -203,11 +203,18 @@ class WhisperHead(SerModel):
         Bottleneck of the attentive pooling.
     global_context : bool
         ECAPA-style global context (utterance mean and std) in the attention.
+    attention : bool
+        Learned attention over time (False: uniform weights over the valid frames, i.e. plain mean+std;
+        with ``pool_source="layers"`` exactly the baseline's per-layer statistics).
     pool_source : {"mixed", "layers"}
         What the attention pools: the projected mixed frames, or each layer's frames (see above).
     layer_mix : {"sum", "concat"}
         ``pool_source="layers"`` only: per-layer statistics summed with learned softmax weights, or
         concatenated after learned per-layer gains (``n_layers * w_l``, 1 at init).
+    stats_norm : bool
+        Standardise the pooled statistics (before the layer weights) with a batch norm without affine
+        parameters (running training statistics at inference), as the corpus normaliser does for
+        ``whisper_head_pooled``'s input.
     hidden : int >= 0
         MLP hidden width (0: a linear classifier on the pooled statistics).
     dropout : float in [0, 1)
@@ -227,8 +234,10 @@ class WhisperHead(SerModel):
         proj_dim: int = 256,
         attention_hidden: int = 128,
         global_context: bool = True,
+        attention: bool = True,
         pool_source: str = "mixed",
         layer_mix: str = "sum",
+        stats_norm: bool = False,
         hidden: int = 256,
         dropout: float = 0.3,
         frame_dropout: float = 0.1,
@@ -247,25 +256,48 @@ class WhisperHead(SerModel):
             owner, self.input_dims["whisper"], expected, f"n_layers * d = {self.n_layers} * {self.d}", "frame"
         )
         self.layer_norm = bool(layer_norm)
+        self.attention = bool(attention)
         self.pool_source = pool_source
         self.layer_mix = layer_mix
-        self.mix = LayerMix(self.n_layers)
-        self.proj = nn.Linear(self.d, proj_dim) if proj_dim > 0 else nn.Identity()
-        width = proj_dim if proj_dim > 0 else self.d
-        self.frame_dropout = nn.Dropout(_check_dropout(frame_dropout, owner, "frame_dropout"))
-        self.pool = AttentiveStatsPool(
-            width, hidden=attention_hidden, global_context=global_context, channelwise=pool_source == "mixed"
-        )
+        frame_dropout = _check_dropout(frame_dropout, owner, "frame_dropout")
+        # The mixed, projected frames exist only where something reads them: "mixed" pooling, or the
+        # attention that weights the frames of each layer.
+        self.mixes_frames = pool_source == "mixed" or self.attention
+        if self.mixes_frames:
+            self.mix = LayerMix(self.n_layers)
+            self.proj = nn.Linear(self.d, proj_dim) if proj_dim > 0 else nn.Identity()
+            width = proj_dim if proj_dim > 0 else self.d
+            self.frame_dropout = nn.Dropout(frame_dropout)
+            self.pool = AttentiveStatsPool(
+                width,
+                hidden=attention_hidden,
+                global_context=global_context,
+                channelwise=pool_source == "mixed",
+            )
         if pool_source == "mixed":
             in_dim = 2 * width
         else:
             in_dim = 2 * self.d * (self.n_layers if layer_mix == "concat" else 1)
             self.stats_mix = LayerMix(self.n_layers)
+        # Standardise the statistics before any learned layer weights act on them (a batch norm after
+        # per-layer gains would undo the gains).
+        norm_dim = 2 * width if pool_source == "mixed" else 2 * self.d * self.n_layers
+        self.stats_norm = nn.BatchNorm1d(norm_dim, affine=False) if stats_norm else nn.Identity()
         self.head = _mlp(in_dim, hidden, num_classes, _check_dropout(dropout, owner, "dropout"))
 
     def layer_weights(self) -> Tensor:
-        """(n_layers,) learned weights of the layer mix that the attention (and ``"mixed"`` pooling) sees."""
-        return self.mix.weights()
+        """(n_layers,) learned layer weights: of the frame mix (``"mixed"``), else of the statistics mix."""
+        return self.mix.weights() if self.pool_source == "mixed" else self.stats_mix.weights()
+
+    def _time_weights(self, x: Tensor, mask: Tensor) -> Tensor:
+        """(B, T, 1 or width) weights over time, summing to 1 over the valid frames."""
+        if not self.attention:
+            if bool((mask.sum(dim=1) == 0).any()):
+                raise ParameterError("whisper_head got an example with no valid frames (length 0).")
+            m = mask.to(x.dtype)
+            return (m / m.sum(dim=1, keepdim=True)).unsqueeze(-1)
+        h = self.frame_dropout(self.proj(self.mix(x)))  # (B, T, width)
+        return self.pool.weights(h, mask)
 
     def forward(self, batch: Batch) -> dict[str, Tensor]:
         x, lengths = self.frames(batch, "whisper")
@@ -273,15 +305,30 @@ class WhisperHead(SerModel):
         x = x.reshape(B, T, self.n_layers, self.d)
         if self.layer_norm:
             x = F.layer_norm(x, (self.d,))
-        h = self.frame_dropout(self.proj(self.mix(x)))  # (B, T, width)
         mask = lengths_to_mask(lengths, T)
         if self.pool_source == "mixed":
-            return {"logits": self.head(self.pool(h, mask))}
-        w = self.pool.weights(h, mask).unsqueeze(-1)  # (B, T, 1, 1)
-        x = x * mask.to(x.dtype)[:, :, None, None]
-        mean = (w * x).sum(dim=1)  # (B, L, d)
-        std = (w * (x - mean.unsqueeze(1)).square()).sum(dim=1).clamp_min(_STD_EPS).sqrt()
-        stats = torch.cat([mean, std], dim=-1)  # (B, L, 2d)
+            h = self.frame_dropout(self.proj(self.mix(x)))  # (B, T, width)
+            h = h * mask.to(h.dtype).unsqueeze(-1)
+            w = self._time_weights(x, mask) if not self.attention else self.pool.weights(h, mask)
+            mean = (w * h).sum(dim=1)
+            std = (w * (h - mean.unsqueeze(1)).square()).sum(dim=1).clamp_min(_STD_EPS).sqrt()
+            return {"logits": self.head(self.stats_norm(torch.cat([mean, std], dim=-1)))}
+        flat = x.reshape(B, T, self.n_layers * self.d)
+        if not self.attention and bool(mask.all()):
+            # Uniform weights and no padding (training crops of one length): one fused pass.
+            var, mean = torch.var_mean(flat, dim=1, correction=0)
+        else:
+            w = self._time_weights(x, mask)[..., 0]  # (B, T), 0 on padding
+            if not bool(mask.all()):
+                flat = flat.masked_fill(~mask.unsqueeze(-1), 0.0)  # padding must not leak (0 * inf = nan)
+            # Weighted sums over time as batched matrix products (two passes, exact centring).
+            mean = torch.einsum("bt,btf->bf", w, flat)
+            var = torch.einsum("bt,btf->bf", w, (flat - mean.unsqueeze(1)).square())
+        std = var.clamp_min(_STD_EPS).sqrt()
+        stats = torch.cat(
+            [mean.reshape(B, self.n_layers, self.d), std.reshape(B, self.n_layers, self.d)], dim=-1
+        )  # (B, L, 2d)
+        stats = self.stats_norm(stats.reshape(B, -1)).reshape(B, self.n_layers, 2 * self.d)
         if self.layer_mix == "sum":
             z = self.stats_mix(stats)
         else:

@@ -199,6 +199,10 @@ class TrainConfig(_Section):
     batch_size: int = Field(32, ge=1)
     patience: int | None = Field(10, ge=1, description="Epochs without a better validation UA; null = none.")
     fixed_epochs: bool = Field(False, description="Train all epochs and keep the last (no early stopping).")
+    train_on_val: bool = Field(
+        False,
+        description="The fold's validation speakers (training side) join training; needs fixed_epochs.",
+    )
     clip_grad: float | None = Field(None, gt=0, description="Max global gradient norm.")
     seed: int = 0
     bucketing: bool = Field(True, description="Batch examples of similar length together.")
@@ -213,6 +217,15 @@ class TrainConfig(_Section):
         0, ge=0, description="Unsupervised epochs first (models with reconstruction_loss, e.g. autoencoders)."
     )
     freeze_encoder: bool = Field(False, description="After pretraining, train only the head.")
+
+    @model_validator(mode="after")
+    def _val_needs_fixed_epochs(self) -> TrainConfig:
+        if self.train_on_val and not self.fixed_epochs:
+            raise ValueError(
+                "train_on_val=true trains on the validation speakers, so nothing can be chosen on them: "
+                "set fixed_epochs=true too"
+            )
+        return self
 
 
 class SearchConfig(_Section):

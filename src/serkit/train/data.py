@@ -716,7 +716,10 @@ def prepare_fold(
             f"out: {', '.join((dropped['train'] + dropped['val'] + dropped['test'])[:3])}...",
             stacklevel=2,
         )
-    train_ids = [u for u in fold.train if u in ok]
+    # train_on_val: the validation speakers (training side of the split) join training; nothing is
+    # chosen on them then, so the trainer must run a fixed number of epochs.
+    fit_ids = list(fold.train) + (list(fold.val) if config.train.train_on_val else [])
+    train_ids = [u for u in fit_ids if u in ok]
     normalisers = fit_normalisers(config.data.inputs, arrays, train_ids)
     label_of = dict(zip(rows["id"].astype(str), rows["label"].astype(str), strict=True))
     speaker_of = dict(zip(rows["id"].astype(str), speaker_keys(rows).astype(str), strict=True))
@@ -756,8 +759,8 @@ def prepare_fold(
     return FoldData(
         fold=fold,
         classes=classes,
-        train=dataset("train", fold.train),
-        val=dataset("val", fold.val) if fold.val else None,
+        train=dataset("train", fit_ids),
+        val=dataset("val", fold.val) if fold.val and not config.train.train_on_val else None,
         test=dataset("test", fold.test),
         infos=infos,
         normalisers=normalisers,

@@ -1,0 +1,445 @@
+"""The benchmark tables, generated from the committed result files only (never typed by hand).
+
+One Markdown table per protocol (speaker-independent first: the headline; speaker-dependent rows are
+labelled and kept apart), a targets summary for speaker-independent protocols, and the papers' numbers.
+:func:`write_docs` puts them between ``<!-- benchmark:begin -->`` and ``<!-- benchmark:end -->`` in
+``docs/benchmarks.md`` (appending the markers when absent) and leaves every other line of the file alone.
+
+Columns: UA and WA pooled over every test utterance of the finished folds, and their mean ± std over folds;
+macro-F1 (pooled); training time (sum over folds); parameters; the number the system's paper reported, with
+its metric and protocol; folds done / total; the p-value of a paired permutation test of UA against the
+reference system (eGeMAPS + SVM) on the utterances both predicted; issue 11's target for the row's corpus.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from serkit._io import atomic_write_text
+from serkit.benchmark import results as R
+from serkit.benchmark.spec import BEST_GROUPS, FROM_SCRATCH_GROUPS, BenchmarkSpec
+
+__all__ = ["BEGIN", "END", "RowStats", "load_results", "render", "row_stats", "stamp", "write_docs"]
+
+BEGIN = "<!-- benchmark:begin -->"
+END = "<!-- benchmark:end -->"
+N_RESAMPLES = 10_000
+
+
+def load_results(results: Path) -> list[dict[str, Any]]:
+    """Every result document under ``results`` (``<protocol>/<corpus>/<system>.json``), sorted by path."""
+    docs = []
+    for path in sorted(Path(results).glob("*/*/*.json")):
+        if path.name.startswith("_"):
+            continue
+        doc = R.read_result(path)
+        if doc is not None:
+            docs.append(doc)
+    return docs
+
+
+class RowStats:
+    """Metrics of one result document (one table row)."""
+
+    def __init__(self, doc: Mapping[str, Any]) -> None:
+        from serkit.train.loop import classification_metrics
+
+        self.doc = doc
+        folds = R.system_folds(doc)
+        order = list(doc.get("folds") or folds)
+        self.folds = {f: folds[f] for f in order if f in folds}
+        self.n_total = len(order)
+        self.n_done = len(self.folds)
+        entries = [e for es in self.folds.values() for e in es]
+        # one configuration per seed, or the row mixes folds of an older configuration with new ones
+        self.mixed = any(
+            len({e.get("job_digest", e.get("config_digest")) for e in seed.values()}) > 1
+            for seed in doc.get("runs", {}).values()
+        )
+        n_seeds = max((len(es) for es in self.folds.values()), default=0)
+        pooled = []
+        for k in range(n_seeds):
+            rows = [r for es in self.folds.values() if len(es) > k for r in es[k]["predictions"]]
+            classes = sorted({r[1] for r in rows if r[1] is not None} | {r[2] for r in rows})
+            index = {c: i for i, c in enumerate(classes)}
+            y = np.array([index.get(r[1], -1) if r[1] is not None else -1 for r in rows])
+            p = np.array([index[r[2]] for r in rows])
+            pooled.append(classification_metrics(y, p))
+        self.pooled = {k: _mean([m[k] for m in pooled]) for k in ("ua", "wa", "macro_f1")}
+        self.fold_mean = {k: _mean([e.get(k) for e in entries]) for k in ("ua", "wa", "macro_f1")}
+        self.fold_std = {k: _std([e.get(k) for e in entries]) for k in ("ua", "wa", "macro_f1")}
+        self.train_seconds = sum(
+            _mean([e.get("train_seconds") for e in es]) or 0.0 for es in self.folds.values()
+        )
+        params = [e.get("n_parameters") for e in entries if e.get("n_parameters") is not None]
+        self.n_parameters = int(np.median(params)) if params else None
+        # seed 0 (or the ensemble / combination) predictions, for the paired test
+        self.predictions = {r[0]: (r[1], r[2]) for es in self.folds.values() for r in es[0]["predictions"]}
+
+    @property
+    def complete(self) -> bool:
+        return self.n_total > 0 and self.n_done == self.n_total
+
+
+def row_stats(doc: Mapping[str, Any]) -> RowStats:
+    return RowStats(doc)
+
+
+def _finite(values: Sequence[Any]) -> list[float]:
+    return [float(v) for v in values if isinstance(v, int | float) and math.isfinite(v)]
+
+
+def _mean(values: Sequence[Any]) -> float | None:
+    vals = _finite(values)
+    return float(np.mean(vals)) if vals else None
+
+
+def _std(values: Sequence[Any]) -> float | None:
+    vals = _finite(values)
+    return float(np.std(vals)) if vals else None
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None or not math.isfinite(x) else f"{100 * x:.1f}"
+
+
+def _pm(mean: float | None, std: float | None) -> str:
+    if mean is None:
+        return "—"
+    return f"{100 * mean:.1f} ± {100 * (std or 0.0):.1f}"
+
+
+def _seconds(s: float) -> str:
+    if s <= 0:
+        return "—"
+    if s < 120:
+        return f"{s:.0f} s"
+    if s < 7200:
+        return f"{s / 60:.1f} min"
+    return f"{s / 3600:.1f} h"
+
+
+def _params(n: int | None) -> str:
+    if n is None:
+        return "—"
+    if n >= 1_000_000:
+        return f"{n / 1e6:.2f} M"
+    if n >= 10_000:
+        return f"{n / 1e3:.0f} k"
+    return str(n)
+
+
+def _p(p: float | None) -> str:
+    if p is None:
+        return "—"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _default_paired_test() -> Callable[..., Mapping[str, Any]] | None:
+    try:
+        from serkit.evaluate.compare import paired_permutation_test
+    except ImportError:
+        return None
+    return paired_permutation_test
+
+
+def _paired(
+    row: RowStats, ref: RowStats | None, test: Callable[..., Mapping[str, Any]] | None
+) -> float | None:
+    if ref is None or test is None or row is ref:
+        return None
+    ids = [u for u in row.predictions if u in ref.predictions and row.predictions[u][0] is not None]
+    if not ids:
+        return None
+    y = np.array([row.predictions[u][0] for u in ids], dtype=object)
+    a = np.array([row.predictions[u][1] for u in ids], dtype=object)
+    b = np.array([ref.predictions[u][1] for u in ids], dtype=object)
+    classes = sorted(set(y) | set(a) | set(b))
+    out = test(y, a, b, classes=classes, statistic="ua", n_resamples=N_RESAMPLES, seed=0)
+    return float(out["p_value"])
+
+
+def _target_text(value: float | None, goal: float | None, complete: bool) -> str:
+    if goal is None or value is None:
+        return "—"
+    if not complete:
+        return f"≥ {goal:g}: partial"
+    gap = 100 * value - goal
+    return f"≥ {goal:g}: met (+{gap:.1f})" if gap >= 0 else f"≥ {goal:g}: missed by {-gap:.1f}"
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def stamp() -> dict[str, str]:
+    """Date, commit and machine of the table generation."""
+    from serkit.train.checkpoint import git_commit
+
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "commit": git_commit() or "unknown",
+        "machine": f"{platform.system()} {platform.machine()} ({_cpu_model()}), {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}",
+    }
+
+
+def render(
+    spec: BenchmarkSpec,
+    docs: Sequence[Mapping[str, Any]],
+    *,
+    header: Mapping[str, str],
+    command: str = "serkit benchmark",
+    paired_test: Callable[..., Mapping[str, Any]] | str | None = "default",
+    title: str = "Benchmark",
+) -> str:
+    """The Markdown block (without the markers) for ``docs``.
+
+    Parameters
+    ----------
+    header : mapping
+        ``date``, ``commit``, ``machine`` of this generation (:func:`stamp`).
+    paired_test : callable, None or "default"
+        ``f(y_true, pred_a, pred_b, *, classes, statistic, n_resamples, seed) -> {"p_value": ...}``;
+        "default" is :func:`serkit.evaluate.compare.paired_permutation_test`; None leaves p blank.
+    """
+    test = _default_paired_test() if paired_test == "default" else paired_test
+    protocols = [p for p in spec.protocols if any(d["protocol"] == p for d in docs)]
+    protocols += sorted({d["protocol"] for d in docs} - set(protocols))
+    corpus_order = {c: i for i, c in enumerate(spec.corpora)}
+    system_order = {s: i for i, s in enumerate(spec.systems)}
+    ref_name = spec.reference
+    ref_title = spec.systems[ref_name].title if ref_name in spec.systems else "the reference"
+    commits = sorted(
+        {
+            e.get("commit")
+            for d in docs
+            for seed in d.get("runs", {}).values()
+            for e in seed.values()
+            if e.get("commit")
+        }
+    )
+    machines = sorted(
+        {
+            e.get("machine")
+            for d in docs
+            for seed in d.get("runs", {}).values()
+            for e in seed.values()
+            if e.get("machine")
+        }
+    )
+    lines = [
+        f"## {title}",
+        "",
+        f"Generated {header['date']} by `serkit benchmark --table` at commit `{header['commit']}` on "
+        f"{header['machine']}, from the result files alone (never typed by hand).",
+        f"Run: `{command}` (resumable: finished jobs are skipped). One row: "
+        "`serkit benchmark --protocol PROTOCOL --systems SYSTEM --corpora CORPUS`.",
+        f"Results computed at commit(s) {', '.join(f'`{c}`' for c in commits) or '—'}; on {'; '.join(machines) or '—'}.",
+        "",
+        "UA: unweighted accuracy (mean per-class recall); WA: accuracy. *Pooled*: over every test utterance of "
+        "the finished folds; *mean ± std*: over folds (and seeds). Macro-F1 is pooled. Time: training, summed "
+        f"over folds. p: paired permutation test of pooled UA against {ref_title} on the same utterances "
+        f"({N_RESAMPLES:,} resamples). Rows with folds missing are partial: their numbers cover the finished "
+        "folds only.",
+    ]
+    for protocol in protocols:
+        pdocs = [d for d in docs if d["protocol"] == protocol]
+        pspec = spec.protocols.get(protocol)
+        independent = all(d.get("speaker_independent") for d in pdocs)
+        heading = pspec.title if pspec else protocol
+        label = "headline" if independent else "SPEAKER-DEPENDENT: comparison with papers only"
+        lines += ["", f"### {heading} (`{protocol}`; {label})", ""]
+        if pspec and pspec.note:
+            lines += [pspec.note, ""]
+        splits = {}
+        for d in pdocs:
+            s = d.get("split", {})
+            params = ", ".join(
+                f"{k}={v}" for k, v in sorted((s.get("params") or {}).items()) if k != "groups"
+            )
+            splits[d["corpus"]] = (
+                f"{d['corpus']}: {s.get('protocol')}({params}), {s.get('n_folds')} folds, split `{s.get('digest')}`"
+            )
+        lines += [
+            "Splits: "
+            + "; ".join(splits[c] for c in sorted(splits, key=lambda c: corpus_order.get(c, 99)))
+            + ".",
+            "",
+        ]
+        pdocs.sort(
+            key=lambda d: (corpus_order.get(d["corpus"], 99), system_order.get(d["system"], 999), d["system"])
+        )
+        stats = {(d["corpus"], d["system"]): RowStats(d) for d in pdocs}
+        header_row = [
+            "System",
+            "Group",
+            "Corpus",
+            "UA pooled",
+            "UA mean ± std",
+            "WA pooled",
+            "WA mean ± std",
+            "Macro-F1",
+            "Time",
+            "Params",
+            "Paper (metric; protocol)",
+            "Folds",
+            "p vs ref",
+        ]
+        if independent:
+            header_row.append("Target (issue 11)")
+        lines += ["| " + " | ".join(header_row) + " |", "|" + "---|" * len(header_row)]
+        for d in pdocs:
+            row = stats[(d["corpus"], d["system"])]
+            sspec = spec.systems.get(d["system"])
+            ref = stats.get((d["corpus"], ref_name)) if ref_name else None
+            p = _paired(row, ref, test)
+            reported = sspec.reported_on(d["corpus"]) if sspec else None
+            paper = "—"
+            if reported is not None:
+                kind = "SI" if reported.speaker_independent else "SD"
+                paper = f"{reported.value:.1f} {reported.metric}; {kind}: {reported.protocol}"
+            folds = f"{row.n_done}/{row.n_total}" + ("" if row.complete else " (partial)")
+            if row.mixed:
+                folds += " (mixed configs)"
+            cells = [
+                f"{d.get('title', d['system'])} (`{d['system']}`)",
+                d.get("group", "—"),
+                d["corpus"],
+                _pct(row.pooled["ua"]),
+                _pm(row.fold_mean["ua"], row.fold_std["ua"]),
+                _pct(row.pooled["wa"]),
+                _pm(row.fold_mean["wa"], row.fold_std["wa"]),
+                _pct(row.pooled["macro_f1"]),
+                _seconds(row.train_seconds),
+                _params(row.n_parameters),
+                paper,
+                folds,
+                "ref" if d["system"] == ref_name else _p(p),
+            ]
+            if independent:
+                goal = spec.targets.get(d["corpus"])
+                group = d.get("group")
+                value = (
+                    None if goal is None else (goal.from_scratch if group in FROM_SCRATCH_GROUPS else None)
+                )
+                if goal is not None and group in ("pretrained", "best"):
+                    value = goal.best
+                cells.append(_target_text(row.pooled["ua"], value, row.complete))
+            lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+        if independent and spec.targets:
+            lines += ["", *_targets(spec, pdocs, stats, test, ref_name, ref_title)]
+    lines += ["", *_papers(spec, docs)]
+    return "\n".join(lines) + "\n"
+
+
+def _targets(
+    spec: BenchmarkSpec,
+    pdocs: Sequence[Mapping[str, Any]],
+    stats: Mapping[tuple[str, str], RowStats],
+    test: Callable[..., Mapping[str, Any]] | None,
+    ref_name: str | None,
+    ref_title: str,
+) -> list[str]:
+    lines = [
+        "Targets of issue 11 (speaker-independent UA pooled, complete rows only):",
+        "",
+        f"| Corpus | Best system | UA | Best target | Best from scratch | UA | From-scratch target | vs {ref_title} |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    corpora = [c for c in spec.corpora if any(d["corpus"] == c for d in pdocs)]
+    for corpus in corpora:
+        goal = spec.targets.get(corpus)
+        rows = [(d, stats[(corpus, d["system"])]) for d in pdocs if d["corpus"] == corpus]
+        complete = [(d, s) for d, s in rows if s.complete and s.pooled["ua"] is not None]
+        best = max(
+            (x for x in complete if x[0].get("group") in BEST_GROUPS),
+            key=lambda x: x[1].pooled["ua"],
+            default=None,
+        )
+        scratch = max(
+            (x for x in complete if x[0].get("group") in FROM_SCRATCH_GROUPS),
+            key=lambda x: x[1].pooled["ua"],
+            default=None,
+        )
+        ref = stats.get((corpus, ref_name)) if ref_name else None
+        versus = "—"
+        if scratch is not None and ref is not None and ref.complete:
+            p = _paired(scratch[1], ref, test)
+            better = (scratch[1].pooled["ua"] or 0) > (ref.pooled["ua"] or 0)
+            if p is None:
+                versus = "p n/a"
+            else:
+                verdict = "beats it" if better and p < 0.05 else "does not beat it"
+                versus = f"{verdict} (p {_p(p)})"
+        cells = [
+            corpus,
+            f"`{best[0]['system']}`" if best else "—",
+            _pct(best[1].pooled["ua"]) if best else "—",
+            _target_text(best[1].pooled["ua"], goal.best, True) if best and goal else "—",
+            f"`{scratch[0]['system']}`" if scratch else "—",
+            _pct(scratch[1].pooled["ua"]) if scratch else "—",
+            _target_text(scratch[1].pooled["ua"], goal.from_scratch, True) if scratch and goal else "—",
+            versus,
+        ]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines
+
+
+def _papers(spec: BenchmarkSpec, docs: Sequence[Mapping[str, Any]]) -> list[str]:
+    shown = {(d["system"], d["corpus"]) for d in docs}
+    systems = {d["system"] for d in docs}
+    lines = [
+        "Numbers reported by the papers (and documented reference measurements), as the table cites them:",
+        "",
+    ]
+    for name, system in spec.systems.items():
+        if name not in systems:
+            continue
+        for r in system.reported:
+            if (name, r.corpus) not in shown and r.corpus in spec.corpora:
+                continue  # a benchmarked corpus this table has no row for
+            kind = "speaker-independent" if r.speaker_independent else "speaker-dependent"
+            note = f" {r.note}" if r.note else ""
+            lines.append(
+                f"- `{name}` on {r.corpus}: {r.value:.2f} {r.metric}, {r.protocol} ({kind}); "
+                f"{system.paper or 'reference'}, {r.source}.{note}"
+            )
+    if len(lines) == 2:
+        return []
+    return lines
+
+
+def write_docs(path: Path, block: str) -> Path:
+    """Put ``block`` between the benchmark markers of ``path`` (markers appended when absent)."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    inner = f"{BEGIN}\n{block.rstrip()}\n{END}"
+    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.DOTALL)
+    if pattern.search(text):
+        new = pattern.sub(lambda _m: inner, text, count=1)
+    elif not text:
+        new = inner + "\n"
+    else:
+        new = text + ("\n" if text.endswith("\n") else "\n\n") + inner + "\n"
+    return atomic_write_text(path, new)
