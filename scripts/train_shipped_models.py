@@ -527,7 +527,13 @@ def write_card(results: dict[str, Any], paths: list[Path]) -> Path:
     for name in ("default", "whisper-base"):
         path = REPO / "benchmarks" / "results" / f"predict-{name}.json"
         if path.exists():
-            speed_rows.append(f"- `{name}`: see docs/benchmarks.md (`benchmarks/predict.py --model {name}`).")
+            r = json.loads(path.read_text(encoding="utf-8"))
+            speed_rows.append(
+                f"- `{name}`: {r['x_real_time']}x real time end to end over {r['n_files']} RAVDESS files, a 3 s "
+                f"clip in {r['latency_3s_ms']['p95']:.1f} ms (p95), cold start {r['cold_start_seconds']:.1f} s, "
+                f"peak {r['peak_rss_mb']:.0f} MB; {r['threads']} threads, {r['machine']} "
+                f"(`{r['command']}`, commit {r['commit'][:10]})."
+            )
     speed = "\n".join(speed_rows) or "Measured by `benchmarks/predict.py`; see docs/benchmarks.md."
     models = REPO / "src" / "serkit" / "infer" / "models"
 
