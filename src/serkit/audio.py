@@ -344,6 +344,30 @@ def check_waveform(
     return y.astype(np.float32, copy=False)
 
 
+def from_array(audio: np.ndarray, sample_rate: int, *, target_sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """A waveform given as an array -> checked mono float32 at ``target_sample_rate``.
+
+    ``audio`` is ``(n,)``, ``(n, channels)`` or ``(channels, n)`` (up to 8 channels, as torchaudio and
+    librosa give it); ``sample_rate`` is its rate in Hz.
+
+    Raises
+    ------
+    ParameterError
+        ``sample_rate`` missing or not an int > 0.
+    AudioError
+        What :func:`check_waveform` refuses (empty, non-finite, ...).
+    """
+    if sample_rate is None:
+        raise ParameterError("An audio array needs its sample_rate (e.g. predict(y, sample_rate=16000)).")
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int | np.integer) or sample_rate <= 0:
+        raise ParameterError(f"sample_rate must be an int > 0 (Hz). Got {sample_rate!r}.")
+    arr = np.asarray(audio)
+    if arr.ndim == 2 and arr.shape[0] < arr.shape[1] and arr.shape[0] <= 8:
+        arr = arr.T  # (channels, samples) as torchaudio and librosa give it
+    y = to_mono(check_waveform(arr, sample_rate=int(sample_rate)))
+    return resample(y, orig_sample_rate=int(sample_rate), target_sample_rate=target_sample_rate)
+
+
 def _sf_decode(path: Path, meta: AudioInfo, *, mono: bool) -> tuple[np.ndarray, int]:
     """Decode with libsndfile block by block; fewer frames than the header declares is a truncation."""
     blocks: list[np.ndarray] = []

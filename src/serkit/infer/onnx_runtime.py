@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from serkit.audio import SAMPLE_RATE, check_waveform, load, resample, to_mono
+from serkit.audio import SAMPLE_RATE, from_array, load
 from serkit.errors import AudioError, CheckpointError, ParameterError
 
 __all__ = ["UNCERTAIN", "OnnxRecognizer"]
@@ -119,21 +119,7 @@ class OnnxRecognizer:
             wave, _ = load(audio, sample_rate=self.sample_rate)
             where: Any = audio
         else:
-            if sample_rate is None:
-                raise ParameterError(
-                    "An audio array needs its sample_rate (e.g. predict(y, sample_rate=16000))."
-                )
-            if (
-                isinstance(sample_rate, bool)
-                or not isinstance(sample_rate, int | np.integer)
-                or sample_rate <= 0
-            ):
-                raise ParameterError(f"sample_rate must be an int > 0 (Hz). Got {sample_rate!r}.")
-            arr = np.asarray(audio)
-            if arr.ndim == 2 and arr.shape[0] < arr.shape[1] and arr.shape[0] <= 8:
-                arr = arr.T  # (channels, samples) as torchaudio and librosa give it
-            arr = to_mono(check_waveform(arr, sample_rate=int(sample_rate)))
-            wave = resample(arr, orig_sample_rate=int(sample_rate), target_sample_rate=self.sample_rate)
+            wave = from_array(audio, sample_rate, target_sample_rate=self.sample_rate)
             where = None
         need = max(self.min_samples, _MIN_SAMPLES)
         if len(wave) < need:

@@ -425,27 +425,13 @@ class Recognizer:
         ParameterError
             An array without ``sample_rate``.
         """
-        from serkit.audio import check_waveform, load, resample, to_mono
+        from serkit.audio import from_array, load
 
         if isinstance(audio, str | Path):
             y, _ = load(audio, sample_rate=SAMPLE_RATE)
             path: str | None = str(audio)
         else:
-            if sample_rate is None:
-                raise ParameterError(
-                    "An audio array needs its sample_rate (e.g. predict(y, sample_rate=16000))."
-                )
-            if (
-                isinstance(sample_rate, bool)
-                or not isinstance(sample_rate, int | np.integer)
-                or sample_rate <= 0
-            ):
-                raise ParameterError(f"sample_rate must be an int > 0 (Hz). Got {sample_rate!r}.")
-            arr = np.asarray(audio)
-            if arr.ndim == 2 and arr.shape[0] < arr.shape[1] and arr.shape[0] <= 8:
-                arr = arr.T  # (channels, samples) as torchaudio and librosa give it
-            y = to_mono(check_waveform(arr, sample_rate=int(sample_rate)))
-            y = resample(y, orig_sample_rate=int(sample_rate), target_sample_rate=SAMPLE_RATE)
+            y = from_array(audio, sample_rate, target_sample_rate=SAMPLE_RATE)
             path = None
         if len(y) < MIN_SAMPLES:
             raise AudioError(
