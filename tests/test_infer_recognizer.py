@@ -348,3 +348,18 @@ def test_classic_checkpoint(tmp_path):
     got = np.array([list(p.probabilities.values()) for p in preds])
     np.testing.assert_allclose(got[:, out["model"].classes_.astype(int)], expected, atol=1e-6)
     assert rng is not None
+
+
+def test_from_array_reads_channels_first_or_last_and_resamples() -> None:
+    from serkit.audio import from_array
+
+    t = np.arange(44100) / 44100
+    stereo = np.stack([np.sin(2 * np.pi * 220 * t), 0.5 * np.sin(2 * np.pi * 330 * t)], axis=1).astype(
+        np.float32
+    )
+    last = from_array(stereo, 44100)
+    np.testing.assert_array_equal(from_array(stereo.T, 44100), last)
+    assert last.shape == (16000,) and last.dtype == np.float32
+    np.testing.assert_allclose(last, from_array(stereo.mean(1), 44100), atol=1e-6)
+    with pytest.raises(ParameterError, match="sample_rate"):
+        from_array(stereo, None)
