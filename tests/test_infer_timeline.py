@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from serkit.errors import ParameterError
 from serkit.infer import Recognizer
-from serkit.infer.timeline import place_windows, segment_windows, smooth_probabilities
+from serkit.infer.timeline import decode_labels, place_windows, segment_windows, smooth_probabilities
 
 SR = 16_000
 # A stand-in "emotion" per tone frequency: the stub recogniser below hears the frequency.
@@ -82,6 +86,9 @@ def test_boundaries_with_pauses_and_energy_vad():
     for seg, s, e in zip(tl.segments, starts, ends, strict=True):
         assert abs(seg.start - s) <= 0.5 and abs(seg.end - e) <= 0.5, (seg, s, e)
     assert tl.boundaries == []  # silence separates every pair
+    # ... and each change of emotion is reported in the middle of its pause
+    mids = [0.5 * (e + s) for e, s in zip(ends, starts[1:], strict=False)]
+    assert max(abs(c - m) for c, m in zip(tl.changes, mids, strict=True)) <= 0.5
     assert tl.label_at(starts[2] + 1.0) == SEQUENCE[2] and tl.label_at(ends[2] + 0.6) is None
 
 
@@ -175,3 +182,60 @@ def test_silence_gives_an_empty_timeline():
     y[100] = 0.5  # not all-zero, so the file checks pass; the energy VAD finds no speech
     tl = rec.predict_timeline(y, sample_rate=SR, vad="energy")
     assert tl.speech == [] and tl.segments == [] and tl.frames == []
+
+
+def _score(log_probs, weights, penalties, path):
+    score = sum(weights[i] * log_probs[i, k] for i, k in enumerate(path))
+    return score - sum(p for p, (a, b) in zip(penalties, itertools.pairwise(path), strict=False) if a != b)
+
+
+def _brute_force(log_probs, weights, penalties):
+    n, c = log_probs.shape
+    best, arg = -np.inf, None
+    for path in itertools.product(range(c), repeat=n):
+        score = _score(log_probs, weights, penalties, path)
+        if score > best + 1e-9:
+            best, arg = score, path
+    return best, arg
+
+
+@given(
+    st.integers(1, 6),
+    st.integers(2, 3),
+    st.floats(0.0, 5.0),
+    st.booleans(),
+    st.integers(0, 2**31 - 1),
+)
+def test_decode_labels_finds_the_best_scoring_label_sequence(n, c, penalty, per_step, seed):
+    rng = np.random.default_rng(seed)
+    scores = rng.dirichlet(np.ones(c), size=n)  # any scores; probabilities here
+    weights = rng.uniform(0.1, 2.0, size=n)
+    penalties = rng.uniform(0.0, penalty, size=n - 1) if per_step else np.full(n - 1, penalty)
+    path = decode_labels(scores, weights, penalties if per_step else penalty)
+    best, _ = _brute_force(scores, weights, penalties)
+    assert _score(scores, weights, penalties, path) == pytest.approx(best, abs=1e-9)
+
+
+def test_decode_labels_without_penalty_is_the_argmax_and_a_penalty_removes_a_lone_window():
+    probs = np.full((9, 3), 0.1)
+    probs[:, 0] = 0.8
+    probs[4] = [0.3, 0.6, 0.1]  # one window mildly prefers class 1
+    weights = np.full(9, 0.25)
+    assert decode_labels(probs, weights, 0.0).tolist() == np.argmax(probs, axis=1).tolist()
+    assert decode_labels(probs, weights, 0.2).tolist() == [0] * 9
+    # A sustained change survives the same penalty, at the same place.
+    probs[5:] = [0.1, 0.8, 0.1]
+    assert decode_labels(probs, weights, 0.2).tolist() == [0] * 4 + [1] * 5
+    assert decode_labels(np.zeros((0, 3)), np.zeros(0), 1.0).tolist() == []
+
+
+def test_a_lone_odd_window_does_not_split_a_segment_but_penalty_zero_does():
+    # 0.6 s of another tone inside 10 s of one: too little evidence for two changes of emotion.
+    y, _, _ = concatenation([5.0, 0.6, 5.0], ["neutral", "sad", "neutral"])
+    rec = Recognizer(ToneBackend())
+    tl = rec.predict_timeline(y, sample_rate=SR, vad="none", min_segment_s=0.0)
+    assert [s.label for s in tl.segments] == ["neutral"] and tl.changes == []
+    split = rec.predict_timeline(y, sample_rate=SR, vad="none", min_segment_s=0.0, change_penalty=0.0)
+    assert "sad" in [s.label for s in split.segments]
+    with pytest.raises(ParameterError, match="change_penalty"):
+        rec.predict_timeline(y, sample_rate=SR, change_penalty=-1.0)

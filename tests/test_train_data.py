@@ -13,6 +13,7 @@ from serkit.models.base import Batch
 from serkit.train.config import load_config
 from serkit.train.data import (
     Collate,
+    Crop,
     FeatureDataset,
     LengthBucketSampler,
     StreamInfo,
@@ -114,6 +115,45 @@ def test_crops_are_fixed_length_aligned_and_reproducible() -> None:
     # evaluation loaders never crop
     ev = make_loader(ds, batch_size=4, train=False, crop_s={"mel": 0.08})
     assert max(int(b.lengths["mel"].max()) for b in ev) == max(a.shape[0] for a in ds.streams["mel"])
+
+
+def test_fraction_crops_cover_a_drawn_share_of_each_utterance_or_all_of_it() -> None:
+    ds = random_dataset(64, dim=2, seed=3)
+    crop = Crop(fraction=(0.4, 0.6), whole_p=0.25)
+    loader = make_loader(ds, batch_size=8, train=True, seed=2, crop_s={"mel": crop})
+    set_loader_epoch(loader, 0)
+    whole = cropped = 0
+    for batch in loader:
+        for i, uid in enumerate(batch.ids):
+            full = ds.streams["mel"][ds.ids.index(uid)]
+            n = int(batch.lengths["mel"][i])
+            part = batch.streams["mel"][i, :n].numpy()
+            assert any(np.array_equal(full[s : s + n], part) for s in range(full.shape[0] - n + 1))
+            if n == full.shape[0]:
+                whole += 1
+            else:
+                cropped += 1
+                assert round(0.4 * full.shape[0]) <= n <= round(0.6 * full.shape[0])
+    # about a quarter kept whole (64 draws: 5..29 holds with probability > 0.999)
+    assert 5 <= whole <= 29 and cropped > 0
+    # a fixed-length crop given as a Crop draws exactly what a number does
+    a = make_loader(ds, batch_size=8, train=True, seed=2, crop_s={"mel": 0.08})
+    b = make_loader(ds, batch_size=8, train=True, seed=2, crop_s={"mel": Crop(seconds=0.08)})
+    for x, y in zip(a, b, strict=True):
+        assert torch.equal(x.streams["mel"], y.streams["mel"])
+
+
+def test_crop_fraction_config_is_validated() -> None:
+    from pydantic import ValidationError
+
+    from serkit.train.config import InputConfig
+
+    ok = InputConfig(frontend="logmel", crop_fraction=(0.4, 1.0), crop_whole_p=0.2)
+    assert ok.crop_fraction == (0.4, 1.0)
+    with pytest.raises(ValidationError, match="0 < low <= high <= 1"):
+        InputConfig(frontend="logmel", crop_fraction=(0.8, 0.4))
+    with pytest.raises(ValidationError, match="not both"):
+        InputConfig(frontend="logmel", crop_s=2.0, crop_fraction=(0.4, 1.0))
 
 
 def test_crop_needs_a_frames_stream() -> None:

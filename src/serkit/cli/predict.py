@@ -357,6 +357,11 @@ def predict(
     vad: str = typer.Option("auto", "--vad", help="Timeline speech detector: auto | silero | energy | none."),
     window: float = typer.Option(2.0, "--window", help="Timeline window length (s)."),
     hop: float = typer.Option(0.25, "--hop", help="Timeline step between windows (s)."),
+    change_penalty: float = typer.Option(
+        1.0,
+        "--change-penalty",
+        help="Timeline: evidence a change of emotion needs (s of probability lead); 0 = each window alone.",
+    ),
     device: str = typer.Option("cpu", "--device", help="Torch device (cpu, cuda)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
@@ -411,7 +416,7 @@ def predict(
         missing = [m for m in missing if m["path"] not in done]
         # Files that failed in an earlier run of this output still count: the exit code covers them all.
         failed_before = sum(done.get(f, False) for f in [*files, *(m["path"] for m in missing)])
-        timeline_args = {"window_s": window, "hop_s": hop, "vad": vad}
+        timeline_args = {"window_s": window, "hop_s": hop, "vad": vad, "change_penalty": change_penalty}
         if timeline or plot is not None:
             from serkit.infer.vad import resolve_vad
 

@@ -543,9 +543,10 @@ class Recognizer:
         smooth: int = 5,
         vad: str = "auto",
         min_segment_s: float = 1.0,
+        change_penalty: float = 1.0,
         batch_size: int = 32,
     ) -> Any:
-        """An emotion timeline of a long recording: speech regions, sliding windows, smoothed segments.
+        """An emotion timeline of a long recording: speech regions, sliding windows, decoded segments.
 
         See :func:`serkit.infer.timeline.compute_timeline` for the parameters.
 
@@ -565,6 +566,7 @@ class Recognizer:
             smooth=smooth,
             vad=vad,
             min_segment_s=min_segment_s,
+            change_penalty=change_penalty,
             batch_size=batch_size,
         )
 

@@ -110,11 +110,34 @@ class InputConfig(_Section):
     crop_s: float | None = Field(
         None, gt=0, description="Random fixed-length training crop of this stream, in seconds."
     )
+    crop_fraction: tuple[float, float] | None = Field(
+        None,
+        description=(
+            "Random training crop of a fraction of each utterance, drawn uniformly from [low, high] "
+            "(e.g. [0.4, 1.0]); instead of crop_s."
+        ),
+    )
+    crop_whole_p: float = Field(
+        0.0, ge=0, le=1, description="Probability that a training example is kept whole (with crop_fraction)."
+    )
 
     @field_validator("frontend")
     @classmethod
     def _frontend(cls, value: str) -> str:
         return _check_frontend(value)
+
+    @field_validator("crop_fraction")
+    @classmethod
+    def _crop_fraction(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not 0 < value[0] <= value[1] <= 1:
+            raise ValueError(f"crop_fraction={list(value)} must satisfy 0 < low <= high <= 1")
+        return value
+
+    @model_validator(mode="after")
+    def _one_crop(self) -> InputConfig:
+        if self.crop_s is not None and self.crop_fraction is not None:
+            raise ValueError("give crop_s or crop_fraction, not both")
+        return self
 
 
 class DataConfig(_Section):

@@ -39,6 +39,7 @@ from serkit.train.config import DataConfig, ExperimentConfig, InputConfig
 
 __all__ = [
     "Collate",
+    "Crop",
     "FeatureDataset",
     "FoldData",
     "LengthBucketSampler",
@@ -497,11 +498,38 @@ class LengthBucketSampler(Sampler[list[int]]):
         return len(self._batches())
 
 
-class Collate:
-    """Items -> :class:`Batch`; optional random fixed-length crops of frames streams (training only).
+@dataclass(frozen=True)
+class Crop:
+    """A random training crop of one frames stream.
 
-    Crops start at the same time (seconds) in every frames stream of an example, drawn from
-    ``(seed, epoch, batch number)``; items shorter than the crop are kept whole.
+    Attributes
+    ----------
+    seconds : float, optional
+        Fixed crop length (s); items shorter than it are kept whole.
+    fraction : (low, high), optional
+        Crop a fraction of each item's length, drawn uniformly from [low, high] (instead of ``seconds``):
+        the model also sees the long contexts it meets at test time, where it hears whole utterances.
+    whole_p : float
+        Probability that an item is kept whole (with ``fraction``).
+    """
+
+    seconds: float | None = None
+    fraction: tuple[float, float] | None = None
+    whole_p: float = 0.0
+
+
+def _as_crop(value: float | Crop | None) -> Crop | None:
+    if value is None or isinstance(value, Crop):
+        return value
+    return Crop(seconds=float(value))
+
+
+class Collate:
+    """Items -> :class:`Batch`; optional random crops of frames streams (training only).
+
+    A crop is a fixed length (``crop_s`` value in seconds) or a :class:`Crop` with a random fraction
+    of each item. Crops start at the same relative position in every frames stream of an example,
+    drawn from ``(seed, epoch, batch number)``; items shorter than a fixed crop are kept whole.
     If the dataset carries teacher probabilities they become ``batch.teacher_probs`` (B, C).
     """
 
@@ -509,21 +537,25 @@ class Collate:
         self,
         infos: Mapping[str, StreamInfo],
         *,
-        crop_s: Mapping[str, float | None] | None = None,
+        crop_s: Mapping[str, float | Crop | None] | None = None,
         seed: int = 0,
     ) -> None:
         self.infos = dict(infos)
+        self.crops: dict[str, Crop] = {}
         self.crop_frames: dict[str, int] = {}
-        for name, seconds in (crop_s or {}).items():
-            if seconds is None:
+        for name, value in (crop_s or {}).items():
+            crop = _as_crop(value)
+            if crop is None:
                 continue
             info = self.infos[name]
             if info.kind != "frames" or info.hop_s is None:
                 raise ConfigError(
-                    f"crop_s={seconds} for stream {name!r} ({info.frontend}): crops need a frames stream "
+                    f"crop for stream {name!r} ({info.frontend}): crops need a frames stream "
                     "with a known frame hop; remove the crop for this stream."
                 )
-            self.crop_frames[name] = max(1, round(seconds / info.hop_s))
+            self.crops[name] = crop
+            if crop.seconds is not None:
+                self.crop_frames[name] = max(1, round(crop.seconds / info.hop_s))
         self.seed = seed
         self.epoch = 0
         self.calls = 0
@@ -534,9 +566,12 @@ class Collate:
 
     def __call__(self, items: Sequence[tuple]) -> Batch:
         ids = [it[0] for it in items]
-        rng = np.random.default_rng([self.seed, self.epoch, self.calls, 0xC209]) if self.crop_frames else None
+        rng = np.random.default_rng([self.seed, self.epoch, self.calls, 0xC209]) if self.crops else None
         self.calls += 1
         starts_s = rng.random(len(items)) if rng is not None else None
+        # Drawn after the starts so that fixed-length crops stay what they were before fractions existed.
+        fractions = rng.random(len(items)) if rng is not None else None
+        whole = rng.random(len(items)) if rng is not None else None
         streams: dict[str, torch.Tensor] = {}
         lengths: dict[str, torch.Tensor] = {}
         for name, info in self.infos.items():
@@ -544,13 +579,21 @@ class Collate:
             if info.kind == "vector":
                 streams[name] = torch.from_numpy(np.stack(arrays).astype(np.float32, copy=False))
                 continue
-            crop = self.crop_frames.get(name)
+            crop = self.crops.get(name)
             if crop is not None and starts_s is not None:
                 cut = []
-                for a, u in zip(arrays, starts_s, strict=True):
-                    if a.shape[0] > crop:
-                        start = int(u * (a.shape[0] - crop + 1))
-                        a = a[start : start + crop]
+                for i, a in enumerate(arrays):
+                    n = a.shape[0]
+                    if crop.seconds is not None:
+                        size = self.crop_frames[name]
+                    elif whole[i] < crop.whole_p:
+                        size = n
+                    else:
+                        lo, hi = crop.fraction  # type: ignore[misc]
+                        size = max(1, round((lo + (hi - lo) * fractions[i]) * n))
+                    if n > size:
+                        start = int(starts_s[i] * (n - size + 1))
+                        a = a[start : start + size]
                     cut.append(a)
                 arrays = cut
             padded, lens, _ = pad_batch([torch.from_numpy(np.ascontiguousarray(a)) for a in arrays])
@@ -575,7 +618,7 @@ def make_loader(
     seed: int = 0,
     bucketing: bool = True,
     bucket_batches: int = 8,
-    crop_s: Mapping[str, float | None] | None = None,
+    crop_s: Mapping[str, float | Crop | None] | None = None,
 ) -> DataLoader:
     """A DataLoader over ``dataset`` (in-process: the features are already in memory).
 
@@ -659,12 +702,14 @@ class FoldData:
 
         return subset(train_ids), subset(val_ids)
 
-    def crop_s(self, config: ExperimentConfig) -> dict[str, float | None]:
-        """Training crop per stream: the stream's own ``crop_s`` or ``train.crop_s`` for frames streams."""
-        out: dict[str, float | None] = {}
+    def crop_s(self, config: ExperimentConfig) -> dict[str, float | Crop | None]:
+        """Training crop per stream: its own ``crop_s`` / ``crop_fraction``, else ``train.crop_s`` (frames)."""
+        out: dict[str, float | Crop | None] = {}
         for name, inp in config.data.inputs.items():
-            crop = inp.crop_s
-            if crop is None and self.infos[name].kind == "frames" and config.train.crop_s is not None:
+            crop: float | Crop | None = inp.crop_s
+            if inp.crop_fraction is not None:
+                crop = Crop(fraction=tuple(inp.crop_fraction), whole_p=inp.crop_whole_p)
+            elif crop is None and self.infos[name].kind == "frames" and config.train.crop_s is not None:
                 crop = config.train.crop_s
             out[name] = crop
         return out

@@ -36,7 +36,7 @@ from serkit._io import atomic_path, atomic_write_text
 from serkit.errors import ConfigError, TrainingError
 from serkit.models.base import Batch
 from serkit.train.config import OptimConfig, TrainConfig
-from serkit.train.data import FeatureDataset, make_loader, set_loader_epoch
+from serkit.train.data import Crop, FeatureDataset, make_loader, set_loader_epoch
 
 __all__ = [
     "FitResult",
@@ -415,7 +415,7 @@ class Trainer:
         train: TrainConfig,
         run_dir: str | Path | None = None,
         augment: Any = None,
-        crop_s: Mapping[str, float | None] | None = None,
+        crop_s: Mapping[str, float | Crop | None] | None = None,
         quiet: bool = False,
         callbacks: list[Callable[[Trainer, int, dict[str, Any]], None]] | None = None,
     ) -> None:
