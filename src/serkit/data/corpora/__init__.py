@@ -1,22 +1,10 @@
-"""Corpus adapters, one module per corpus, found by name through the registry."""
+"""Corpus adapters, one module per corpus, found by name through the registry.
 
-from serkit.data.corpora import (  # noqa: F401  (importing registers the adapters)
-    casia,
-    chsims,
-    cremad,
-    emodb,
-    emovo,
-    generic,
-    iemocap,
-    meld,
-    mosi,
-    nemo,
-    ravdess,
-    savee,
-    tess,
-    turevdb,
-    urdu,
-)
+The adapters are imported on first use of the registry (:func:`list_corpora`, :func:`get_corpus`), not
+with this package: ``serkit predict`` finds audio files with :func:`find_audio` without loading pandas
+and fifteen adapters.
+"""
+
 from serkit.data.corpora.base import (
     Corpus,
     ScanResult,

@@ -182,8 +182,31 @@ def register_corpus(cls: type[Corpus]) -> type[Corpus]:
     return cls
 
 
+#: The adapter modules shipped with serkit (``serkit.data.corpora.<name>``); importing one registers it.
+BUILTIN_ADAPTERS = (
+    "casia",
+    "chsims",
+    "cremad",
+    "emodb",
+    "emovo",
+    "generic",
+    "iemocap",
+    "meld",
+    "mosi",
+    "nemo",
+    "ravdess",
+    "savee",
+    "tess",
+    "turevdb",
+    "urdu",
+)
+
+
 def _ensure_builtin() -> None:
-    import serkit.data.corpora  # noqa: F401  (importing registers the built-in adapters)
+    import importlib
+
+    for module in BUILTIN_ADAPTERS:
+        importlib.import_module(f"serkit.data.corpora.{module}")
 
 
 def list_corpora() -> list[str]:
