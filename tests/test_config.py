@@ -11,6 +11,7 @@ from serkit.errors import ConfigError
 from serkit.train.config import (
     ExperimentConfig,
     config_digest,
+    digest_data,
     dump_config,
     load_config,
     parse_overrides,
@@ -188,6 +189,22 @@ def test_round_trip_and_digest(cfg_file: Path, tmp_path: Path) -> None:
     # any value change, also of a default, changes the digest
     assert config_digest(load_config(cfg_file, ["train.seed=1"])) != config_digest(load_config(cfg_file))
     assert len(config_digest(cfg)) == 16
+
+
+def test_options_added_later_leave_digests_unchanged_at_their_neutral_value(cfg_file: Path) -> None:
+    import hashlib
+    import json
+
+    cfg = load_config(cfg_file)
+    # The digest a config had before crop_fraction / crop_whole_p existed: its dump without them.
+    before = dump_config(cfg)
+    for key in ("crop_fraction", "crop_whole_p"):
+        del before["data"]["inputs"]["mel"][key]
+    blob = json.dumps(digest_data(before), sort_keys=True, separators=(",", ":"))
+    assert config_digest(cfg) == hashlib.sha256(blob.encode()).hexdigest()[:16]
+    # A value other than the neutral one is a different experiment.
+    changed = load_config(cfg_file, ["data.inputs.mel.crop_whole_p=0.2"])
+    assert config_digest(changed) != config_digest(cfg)
     # where and how fast a run goes is not part of what it computes
     same = load_config(
         cfg_file, ["train.device=auto", "train.threads=2", "data.workers=4", "data.cache_dir=/tmp/c"]

@@ -325,14 +325,13 @@ def job_digest(config: dict[str, Any], split: Any) -> str:
     import copy
     import hashlib
 
-    from serkit.train.config import RUNTIME_KEYS
+    from serkit.train.config import digest_data
 
     data = copy.deepcopy(config)
     data["data"]["manifest"] = [split.manifest_digest]
     data["data"]["split"] = split.digest
     data["data"].pop("roots", None)
-    for section, key in RUNTIME_KEYS:
-        data[section].pop(key, None)
+    data = digest_data(data)
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -602,15 +602,43 @@ RUNTIME_KEYS: tuple[tuple[str, str], ...] = (
 )
 
 
+#: Options added after results were committed, with the value that does what serkit did before they
+#: existed: at that value they are left out of digests, so a new option does not make every finished
+#: result stale. Paths into :func:`dump_config`'s dict; ``*`` matches every key (e.g. every input stream).
+ADDED_OPTIONS: tuple[tuple[tuple[str, ...], Any], ...] = (
+    (("data", "inputs", "*", "crop_fraction"), None),
+    (("data", "inputs", "*", "crop_whole_p"), 0.0),
+)
+
+
+def digest_data(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (from :func:`dump_config`, modified in place) without :data:`RUNTIME_KEYS` and without the
+    :data:`ADDED_OPTIONS` that hold their neutral value: what digests are computed from."""
+    for section, key in RUNTIME_KEYS:
+        data.get(section, {}).pop(key, None)
+    for path, neutral in ADDED_OPTIONS:
+        nodes = [data]
+        for part in path[:-1]:
+            nodes = [
+                child
+                for node in nodes
+                for child in (node.values() if part == "*" else [node.get(part)])
+                if isinstance(child, dict)
+            ]
+        for node in nodes:
+            if path[-1] in node and node[path[-1]] == neutral:
+                del node[path[-1]]
+    return data
+
+
 def config_digest(config: ExperimentConfig) -> str:
     """16 hex characters of the SHA-256 of the canonical JSON of :func:`dump_config`; results cite it.
 
     :data:`RUNTIME_KEYS` (device, threads, evaluation batch size, extraction workers, cache folder) are left
-    out; every other value counts, defaults included.
+    out, and so are :data:`ADDED_OPTIONS` at their neutral values; every other value counts, defaults
+    included.
     """
-    data = dump_config(config)
-    for section, key in RUNTIME_KEYS:
-        data[section].pop(key, None)
+    data = digest_data(dump_config(config))
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
