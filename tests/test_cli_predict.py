@@ -292,6 +292,8 @@ def test_bad_arguments_exit_2_with_one_line(tmp_path, ckpt, monkeypatch):
         (("x.wav", "-m", ckpt, "--json", "--csv"), "one of --json and --csv"),
         (("x.wav", "-m", ckpt, "-b", "0"), "--batch-size"),
         (("x.wav", "-m", ckpt, "--vad", "loud"), "--vad"),
+        (("x.wav", "-m", ckpt, "--timeline", "--hop", "-1"), "hop_s"),
+        (("x.wav", "-m", ckpt, "--timeline", "--change-penalty", "-1"), "change_penalty"),
         (("x.wav", "-m", ckpt, "-o", str(tmp_path / "out.txt")), "suffix"),
     ]
     for args, words in cases:

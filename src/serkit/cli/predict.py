@@ -418,9 +418,12 @@ def predict(
         failed_before = sum(done.get(f, False) for f in [*files, *(m["path"] for m in missing)])
         timeline_args = {"window_s": window, "hop_s": hop, "vad": vad, "change_penalty": change_penalty}
         if timeline or plot is not None:
+            from serkit.infer.timeline import check_settings
             from serkit.infer.vad import resolve_vad
 
-            resolve_vad(vad)  # 'silero' without its packages fails now, not after the first batch
+            # Bad settings or 'silero' without its packages fail now, not file by file.
+            check_settings(window_s=window, hop_s=hop, change_penalty=change_penalty)
+            resolve_vad(vad)
 
         sink = _Sink(fmt, output, header, names_out, timeline)
         n_ok = n_failed = 0

@@ -49,6 +49,7 @@ __all__ = [
     "Frame",
     "Segment",
     "Timeline",
+    "check_settings",
     "compute_timeline",
     "decode_labels",
     "place_windows",
@@ -374,7 +375,15 @@ def _join_close(regions: list[tuple[float, float]], gap_s: float) -> list[tuple[
     return out
 
 
-def _check(window_s: float, hop_s: float, smooth: int, min_segment_s: float, change_penalty: float) -> None:
+def check_settings(
+    *,
+    window_s: float = 2.0,
+    hop_s: float = 0.25,
+    smooth: int = 5,
+    min_segment_s: float = 1.0,
+    change_penalty: float = 1.0,
+) -> None:
+    """Raise :class:`~serkit.errors.ParameterError` naming the first bad timeline setting."""
     if (
         not isinstance(change_penalty, int | float)
         or isinstance(change_penalty, bool)
@@ -449,7 +458,13 @@ def compute_timeline(
     """
     from serkit.infer.vad import detect_speech, resolve_vad
 
-    _check(window_s, hop_s, smooth, min_segment_s, change_penalty)
+    check_settings(
+        window_s=window_s,
+        hop_s=hop_s,
+        smooth=smooth,
+        min_segment_s=min_segment_s,
+        change_penalty=change_penalty,
+    )
     method = resolve_vad(vad)
     duration = len(y) / SAMPLE_RATE
     detected = detect_speech(y, sample_rate=SAMPLE_RATE, method=method)
