@@ -101,18 +101,20 @@ def run_one(name: str, args: argparse.Namespace) -> dict | None:
         "std_ua": summary.get("std_ua"),
         "pooled_ua": summary.get("pooled", {}).get("ua"),
         "command": " ".join(cmd[1:]),
+        "commit": _git_commit(),
+        "date": dt.date.today().isoformat(),
     }
 
 
 def write_docs(data: dict) -> None:
     lines = [
         BEGIN,
-        f"Commit `{data['commit']}`, {data['date']}, {data['machine']}; "
+        f"{data['machine']}; each row's commit and date are beside it; "
         f"2-fold RAVDESS split (group-kfold, 12 actors per fold), budget variants with the epoch caps shown "
         f"(UA after so few epochs is a smoke check, not a result; issue 11's benchmark gives the results).",
         "",
-        "| config | model | overrides | epochs run (per fold) | s / epoch (median) | mean test UA |",
-        "|---|---|---|---|---:|---:|",
+        "| config | model | overrides | epochs run (per fold) | s / epoch (median) | mean test UA | commit | date |",
+        "|---|---|---|---|---:|---:|---|---|",
     ]
     for row in data["rows"]:
         spe = row["seconds_per_epoch_median"]
@@ -121,7 +123,8 @@ def write_docs(data: dict) -> None:
             f"| `{row['config']}` | `{row['model']}` | `{' '.join(row['overrides'])}` | "
             f"{', '.join(str(e) for e in row['epochs_run'])} | "
             f"{'n/a (no epochs)' if spe is None else f'{spe:.2f}'} | "
-            f"{'' if ua is None else f'{100 * ua:.1f}'} |"
+            f"{'' if ua is None else f'{100 * ua:.1f}'} | "
+            f"`{row.get('commit', data.get('commit', ''))[:10]}` | {row.get('date', data.get('date', ''))} |"
         )
     lines.append(END)
     text = DOCS.read_text()
@@ -159,8 +162,9 @@ def main() -> None:
                 machine=f"{platform.machine()}, {__import__('os').cpu_count()} cores, torch 2 threads",
                 rows=[rows[k] for k in CONFIGS if k in rows],
             )
-            RESULTS.parent.mkdir(parents=True, exist_ok=True)
-            RESULTS.write_text(json.dumps(data, indent=1) + "\n")  # after every config: resumable
+            from serkit._io import atomic_write_text
+
+            atomic_write_text(RESULTS, json.dumps(data, indent=1) + "\n")  # after every config: resumable
     if args.write_docs and data.get("rows"):
         write_docs(data)
 
