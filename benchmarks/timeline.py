@@ -4,7 +4,8 @@
         --manifests runs/shipped/manifests --write-docs
 
 Each recording joins segments of one emotion (consecutive utterances of one speaker, about 10 s per
-segment) with a change of emotion at every join, up to 60 s. The speakers are the shipped models'
+segment, emotions drawn at random) with a change of emotion at every join, up to 60 s; each speaker gives
+as many recordings as its utterances allow (each utterance used once). The speakers are the shipped models'
 calibration speakers (the test side of ``final.json``): no shipped model trained on them. For every true
 boundary, the distance to the nearest predicted change of emotion (``Timeline.changes``) is measured;
 predicted changes farther than 1 s from any true one count as spurious. A timeline can only find a change
@@ -37,7 +38,8 @@ TOTAL_S = 60.0
 
 
 def recordings(manifests: list[Path], speakers: set[str], labels: list[str], seed: int = 0):
-    """Yield (name, waveform, true boundaries in s, segment labels) per speaker with >= 2 emotions."""
+    """Yield (name, waveform, true boundaries in s, segment labels): per speaker, recordings of up to
+    TOTAL_S seconds while at least two emotions have utterances left (each utterance is used once)."""
     import pandas as pd
 
     from serkit.audio import load
@@ -50,26 +52,27 @@ def recordings(manifests: list[Path], speakers: set[str], labels: list[str], see
     df = df[speaker_keys(df).isin(speakers).to_numpy()]
     for speaker, rows in df.groupby(speaker_keys(df)):
         by_label = {lab: list(r["path"]) for lab, r in rows.groupby("label") if lab in labels}
-        if len(by_label) < 2:
-            continue
-        order = list(by_label)
-        rng.shuffle(order)
-        wave, bounds, seg_labels, t, i = [], [], [], 0.0, 0
-        while t < TOTAL_S - 1.0:
-            lab = order[i % len(order)]
-            i += 1
-            seg = 0.0
-            while seg < SEGMENT_S and by_label[lab]:
-                y, _ = load(by_label[lab].pop(0))
-                wave.append(y)
-                seg += len(y) / 16000
-            if seg == 0.0:
-                break
-            if seg_labels:
-                bounds.append(t)
-            seg_labels.append(lab)
-            t += seg
-        yield speaker, np.concatenate(wave).astype(np.float32), bounds, seg_labels
+        k = 0
+        while sum(1 for v in by_label.values() if v) >= 2:
+            wave, bounds, seg_labels, t = [], [], [], 0.0
+            while t < TOTAL_S - 1.0:
+                left = [lab for lab, v in by_label.items() if v and (not seg_labels or lab != seg_labels[-1])]
+                if not left:
+                    break
+                lab = left[int(rng.integers(len(left)))]
+                seg = 0.0
+                while seg < SEGMENT_S and by_label[lab]:
+                    y, _ = load(by_label[lab].pop(0))
+                    wave.append(y)
+                    seg += len(y) / 16000
+                if seg_labels:
+                    bounds.append(t)
+                seg_labels.append(lab)
+                t += seg
+            if len(seg_labels) < 2 or t < TOTAL_S / 2:
+                break  # what is left is too little for a recording with a change of emotion
+            k += 1
+            yield f"{speaker}#{k}", np.concatenate(wave).astype(np.float32), bounds, seg_labels
 
 
 def measure(model: str, manifests: list[Path], split: Path, vad: str) -> dict:

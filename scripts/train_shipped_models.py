@@ -436,6 +436,7 @@ probabilities on those speakers, so about a fifth of such predictions say `uncer
 - TurEV-DB has no fearful and no neutral speech other than *calm*; *calm* and *neutral* are one class.
 - Very short clips (under about 1 s) and long recordings with several speakers: use `--timeline`, which
   classifies 2 s windows of detected speech.
+{timeline}
 - Children's and elderly voices, whispered or sung speech: absent from the training data.
 """
 
@@ -535,6 +536,21 @@ def write_card(results: dict[str, Any], paths: list[Path]) -> Path:
                 f"(`{r['command']}`, commit {r['commit'][:10]})."
             )
     speed = "\n".join(speed_rows) or "Measured by `benchmarks/predict.py`; see docs/benchmarks.md."
+    timeline_rows = []
+    for name in ("default", "whisper-base"):
+        path = REPO / "benchmarks" / "results" / f"timeline-{name}.json"
+        if path.exists():
+            r = json.loads(path.read_text(encoding="utf-8"))
+            timeline_rows.append(
+                f"`{name}` finds {r['distinguished_within_0_5_s']} of the {r['n_distinguished']} changes it can "
+                f"tell apart within 0.5 s ({r['within_0_5_s']} of all {r['n_true']})"
+            )
+    timeline = (
+        "- Timelines find only changes between emotions the model tells apart. On held-out speakers "
+        "(`benchmarks/timeline.py`): " + "; ".join(timeline_rows) + "."
+        if timeline_rows
+        else ""
+    )
     models = REPO / "src" / "serkit" / "infer" / "models"
 
     def params_and_size(name: str) -> tuple[int, str]:
@@ -561,6 +577,7 @@ def write_card(results: dict[str, Any], paths: list[Path]) -> Path:
         calib_n=next(iter(results["calibration"].values()))["fitted_on"]["n"],
         calib_rows=calib_rows,
         speed=speed,
+        timeline=timeline,
     )
     out = REPO / "docs" / "model-card.md"
     atomic_write_text(out, text)
