@@ -524,27 +524,29 @@ def write_card(results: dict[str, Any], paths: list[Path]) -> Path:
         f"{100 * c['uncertain_share']:.1f}% | {100 * c['accuracy_when_certain']:.1f}% |"
         for name, c in results["calibration"].items()
     )
-    speed_rows = []
-    for name in ("default", "whisper-base"):
-        path = REPO / "benchmarks" / "results" / f"predict-{name}.json"
-        if path.exists():
-            r = json.loads(path.read_text(encoding="utf-8"))
-            speed_rows.append(
-                f"- `{name}`: {r['x_real_time']}x real time end to end over {r['n_files']} RAVDESS files, a 3 s "
-                f"clip in {r['latency_3s_ms']['p95']:.1f} ms (p95), cold start {r['cold_start_seconds']:.1f} s, "
-                f"peak {r['peak_rss_mb']:.0f} MB; {r['threads']} threads, {r['machine']} "
-                f"(`{r['command']}`, commit {r['commit'][:10]})."
-            )
+
+    def measured(benchmark: str) -> dict[str, dict]:
+        """Each shipped model's committed ``benchmarks/results/<benchmark>-<model>.json``."""
+        out = {}
+        for name in ("default", "whisper-base"):
+            path = REPO / "benchmarks" / "results" / f"{benchmark}-{name}.json"
+            if path.exists():
+                out[name] = json.loads(path.read_text(encoding="utf-8"))
+        return out
+
+    speed_rows = [
+        f"- `{name}`: {r['x_real_time']}x real time end to end over {r['n_files']} RAVDESS files, a 3 s "
+        f"clip in {r['latency_3s_ms']['p95']:.1f} ms (p95), cold start {r['cold_start_seconds']:.1f} s, "
+        f"peak {r['peak_rss_mb']:.0f} MB; {r['threads']} threads, {r['machine']} "
+        f"(`{r['command']}`, commit {r['commit'][:10]})."
+        for name, r in measured("predict").items()
+    ]
     speed = "\n".join(speed_rows) or "Measured by `benchmarks/predict.py`; see docs/benchmarks.md."
-    timeline_rows = []
-    for name in ("default", "whisper-base"):
-        path = REPO / "benchmarks" / "results" / f"timeline-{name}.json"
-        if path.exists():
-            r = json.loads(path.read_text(encoding="utf-8"))
-            timeline_rows.append(
-                f"`{name}` finds {r['distinguished_within_0_5_s']} of the {r['n_distinguished']} changes it can "
-                f"tell apart within 0.5 s ({r['within_0_5_s']} of all {r['n_true']})"
-            )
+    timeline_rows = [
+        f"`{name}` finds {r['distinguished_within_0_5_s']} of the {r['n_distinguished']} changes it can "
+        f"tell apart within 0.5 s ({r['within_0_5_s']} of all {r['n_true']})"
+        for name, r in measured("timeline").items()
+    ]
     timeline = (
         "- Timelines find only changes between emotions the model tells apart. On held-out speakers "
         "(`benchmarks/timeline.py`): " + "; ".join(timeline_rows) + "."

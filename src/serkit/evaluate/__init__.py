@@ -14,8 +14,7 @@ Names are imported lazily so ``import serkit.evaluate`` stays cheap (no scikit-l
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from serkit._lazy import lazy_exports
 
 _EXPORTS = {
     "classification_metrics": "metrics",
@@ -30,14 +29,4 @@ _EXPORTS = {
     "write_report": "report",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -17,8 +17,7 @@ Names are imported lazily so that reading a config does not import torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from serkit._lazy import lazy_exports
 
 _EXPORTS = {
     "ExperimentConfig": "config",
@@ -43,15 +42,4 @@ _EXPORTS = {
     "train_folds": "run",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'serkit.train' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"serkit.train.{module}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
