@@ -19,6 +19,8 @@ import conftest
 
 REPO = Path(__file__).resolve().parents[1]
 PATHS = ["src", "tests", "benchmarks", "scripts"]
+# ruff also formats the Python blocks of Markdown: the README's and the docs' examples stay formatted too.
+FORMAT_PATHS = [*PATHS, "README.md", "docs"]
 
 
 def _ruff() -> str:
@@ -34,10 +36,10 @@ def test_ruff_check_is_clean():
 
 
 def test_ruff_format_is_clean():
-    proc = subprocess.run([_ruff(), "format", "--check", *PATHS], cwd=REPO, capture_output=True, text=True)
-    assert proc.returncode == 0, (
-        "run `ruff format src tests benchmarks scripts`:\n" + proc.stdout + proc.stderr
+    proc = subprocess.run(
+        [_ruff(), "format", "--check", *FORMAT_PATHS], cwd=REPO, capture_output=True, text=True
     )
+    assert proc.returncode == 0, f"run `ruff format {' '.join(FORMAT_PATHS)}`:\n" + proc.stdout + proc.stderr
 
 
 # -- CI ------------------------------------------------------------------------------------------
