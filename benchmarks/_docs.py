@@ -1,10 +1,22 @@
-"""Generated blocks of docs/benchmarks.md: each benchmark script owns the text between its two markers."""
+"""Shared by the benchmark scripts: the commit a figure was measured at, and the generated blocks of
+docs/benchmarks.md (each script owns the text between its two markers)."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+REPO = Path(__file__).resolve().parents[1]
+DOCS = REPO / "docs" / "benchmarks.md"
+
+
+def git_commit(*, short: bool = True) -> str:
+    """The checked-out commit (``"unknown"`` outside a git checkout)."""
+    args = ["git", "rev-parse", *(["--short"] if short else []), "HEAD"]
+    try:
+        return subprocess.run(args, cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def write_block(begin: str, end: str, block: str, *, heading: str, intro: str, docs: Path = DOCS) -> Path:

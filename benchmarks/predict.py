@@ -37,19 +37,12 @@ from pathlib import Path
 
 import numpy as np
 
+from _docs import git_commit
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
 SAMPLE_RATE = 16_000
-
-
-def _git_commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
@@ -255,7 +248,7 @@ def main() -> None:
         "peak_rss_mb": round(_peak_rss_mb(), 1),
         "threads": args.threads,
         "batch_size": args.batch_size,
-        "commit": _git_commit(),
+        "commit": git_commit(),
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
         f"{platform.python_version()}",

@@ -23,11 +23,12 @@ import itertools
 import json
 import platform
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from _docs import git_commit
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -122,9 +123,7 @@ def measure(model: str, manifests: list[Path], split: Path, vad: str) -> dict:
         "n_predicted": sum(len(r["predicted_boundaries"]) for r in rows),
         "median_distance_s": float(np.median(finite)) if finite else None,
         "spurious": sum(r["spurious"] for r in rows),
-        "commit": subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True
-        ).stdout.strip(),
+        "commit": git_commit(short=False),
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": f"{platform.machine()}, Python {platform.python_version()}",
         "command": "python benchmarks/timeline.py " + shlex.join(sys.argv[1:]),
