@@ -477,6 +477,8 @@ def test_cli_runs_lists_tabulates_and_refuses_bad_names(bench: Path) -> None:
 
 def test_corpus_option_evaluates_a_corpus_outside_the_definition(bench: Path, tmp_path: Path) -> None:
     """``--corpus emodb=PATH``: any registered adapter, its default split (LOSO), the same systems."""
+    args = ["benchmark", "--definition", str(bench / "bench.yaml"), "-q", "--no-table"]
+    args += ["--corpora", "emodb", "--systems", "lr", "--protocol", "si"]
     root = tmp_path / "my-emodb"
     for s, spk in enumerate(("03", "08", "09")):
         for code, f0 in (("F", 260.0), ("T", 110.0)):
@@ -485,24 +487,7 @@ def test_corpus_option_evaluates_a_corpus_outside_the_definition(bench: Path, tm
                     root / "wav" / f"{spk}{text}{code}a.wav",
                     voiced(f0 * (1 + 0.03 * s), 0.5, seed=10 * s + k),
                 )
-    result = runner.invoke(
-        cli,
-        [
-            "benchmark",
-            "--definition",
-            str(bench / "bench.yaml"),
-            "-q",
-            "--corpus",
-            f"emodb={root}",
-            "--corpora",
-            "emodb",
-            "--systems",
-            "lr",
-            "--protocol",
-            "si",
-            "--no-table",
-        ],
-    )
+    result = runner.invoke(cli, [*args, "--corpus", f"emodb={root}"])
     assert result.exit_code == 0, result.output
     doc = json.loads((bench / "results" / "si" / "emodb" / "lr.json").read_text())
     assert doc["split"]["protocol"] == "loso" and len(doc["runs"]["seed-0"]) == 3
@@ -511,24 +496,7 @@ def test_corpus_option_evaluates_a_corpus_outside_the_definition(bench: Path, tm
     other = tmp_path / "other-emodb"
     shutil.copytree(root, other)
     (other / "wav" / "03a01Fa.wav").unlink()
-    clash = runner.invoke(
-        cli,
-        [
-            "benchmark",
-            "--definition",
-            str(bench / "bench.yaml"),
-            "-q",
-            "--corpus",
-            f"emodb={other}",
-            "--corpora",
-            "emodb",
-            "--systems",
-            "lr",
-            "--protocol",
-            "si",
-            "--no-table",
-        ],
-    )
+    clash = runner.invoke(cli, [*args, "--corpus", f"emodb={other}"])
     assert clash.exit_code == 2 and "--results DIR" in clash.output
 
 

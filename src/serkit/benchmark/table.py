@@ -204,6 +204,13 @@ def stamp() -> dict[str, str]:
     }
 
 
+def _run_values(docs: Sequence[Mapping[str, Any]], key: str) -> list[str]:
+    """The distinct values of ``key`` (commit, machine) over every finished job of ``docs``, sorted."""
+    return sorted(
+        {e.get(key) for d in docs for seed in d.get("runs", {}).values() for e in seed.values() if e.get(key)}
+    )
+
+
 def render(
     spec: BenchmarkSpec,
     docs: Sequence[Mapping[str, Any]],
@@ -230,24 +237,8 @@ def render(
     system_order = {s: i for i, s in enumerate(spec.systems)}
     ref_name = spec.reference
     ref_title = spec.systems[ref_name].title if ref_name in spec.systems else "the reference"
-    commits = sorted(
-        {
-            e.get("commit")
-            for d in docs
-            for seed in d.get("runs", {}).values()
-            for e in seed.values()
-            if e.get("commit")
-        }
-    )
-    machines = sorted(
-        {
-            e.get("machine")
-            for d in docs
-            for seed in d.get("runs", {}).values()
-            for e in seed.values()
-            if e.get("machine")
-        }
-    )
+    commits = _run_values(docs, "commit")
+    machines = _run_values(docs, "machine")
     lines = [
         f"## {title}",
         "",

@@ -129,6 +129,18 @@ class PowerSpectrogram(nn.Module):
     included) fills the frames serkit counts; the surplus frames are sliced off.
     """
 
+    @classmethod
+    def of(cls, fe: Any, *, preemphasis: float = 0.0) -> PowerSpectrogram:
+        """The power spectrogram with a spectral frontend's framing (``n_fft``, hop, window, centring)."""
+        return cls(
+            n_fft=fe.n_fft,
+            hop_length=fe.hop_length,
+            win_length=fe.win_length,
+            window=fe.window,
+            center=fe.center,
+            preemphasis=preemphasis,
+        )
+
     def __init__(
         self,
         *,
@@ -186,14 +198,7 @@ class _MelFrontend(nn.Module):
 
     def __init__(self, fe: Any, *, scale: float, preemphasis: float = 0.0) -> None:
         super().__init__()
-        self.spec = PowerSpectrogram(
-            n_fft=fe.n_fft,
-            hop_length=fe.hop_length,
-            win_length=fe.win_length,
-            window=fe.window,
-            center=fe.center,
-            preemphasis=preemphasis,
-        )
+        self.spec = PowerSpectrogram.of(fe, preemphasis=preemphasis)
         fb = (fe._filterbank() * scale).astype(np.float32)  # (bins, n_mels), as the STFT engine scales it
         self.register_buffer("filterbank", torch.from_numpy(np.ascontiguousarray(fb)), persistent=False)
 
@@ -262,13 +267,7 @@ class LogSpecGraph(nn.Module):
 
     def __init__(self, fe: Any) -> None:
         super().__init__()
-        self.spec = PowerSpectrogram(
-            n_fft=fe.n_fft,
-            hop_length=fe.hop_length,
-            win_length=fe.win_length,
-            window=fe.window,
-            center=fe.center,
-        )
+        self.spec = PowerSpectrogram.of(fe)
         self.lo, self.hi = fe.bin_range()
         self.floor = float(fe.log_floor)
 
