@@ -500,6 +500,46 @@ def test_corpus_option_evaluates_a_corpus_outside_the_definition(bench: Path, tm
     assert clash.exit_code == 2 and "--results DIR" in clash.output
 
 
+def test_multi_corpus_system_trains_on_other_corpora_and_tests_its_own(bench: Path) -> None:
+    """``train_corpora``: every fold's training part gains the other corpus's utterances with shared labels;
+    validation and test parts stay the single-corpus split's, so the rows compare utterance by utterance."""
+    root = bench / "corpora" / "emodb"
+    for s, spk in enumerate(("03", "08")):
+        for code, f0 in (("F", 260.0), ("T", 110.0), ("W", 180.0)):  # happy, sad, angry (toy has no angry)
+            write(root / "wav" / f"{spk}a01{code}a.wav", voiced(f0 * (1 + 0.03 * s), 0.5, seed=7 * s))
+    text = (bench / "bench.yaml").read_text(encoding="utf-8")
+    text = text.replace("corpora:\n", "corpora:\n  emodb: {adapter: emodb, title: E}\n", 1)
+    text = text.replace(
+        "  combo:",
+        "  lr_mc:\n    {title: LR multi, group: best, config: lr.yaml, train_corpora: all}\n  combo:",
+    )
+    (bench / "mc.yaml").write_text(text, encoding="utf-8")
+    spec = load_definition(bench / "mc.yaml")
+    the_plan = plan(spec, Selection(protocols=["si"], systems=["lr", "lr_mc"], corpora=["toy"]))
+    assert not the_plan.notes and len(the_plan.pending) == 4
+    outcome = run(the_plan)
+    assert outcome["done"] == 4 and not outcome["failed"]
+    lr = json.loads((bench / "results" / "si" / "toy" / "lr.json").read_text())
+    mc = json.loads((bench / "results" / "si" / "toy" / "lr_mc.json").read_text())
+    assert mc["train_corpora"] == ["emodb"] and "train_corpora" not in lr
+    assert mc["split"] == lr["split"] and mc["classes"] == ["happy", "sad"]
+    single = {f.name: f for f in the_plan.cell("si", "toy").split.folds}
+    from serkit.data.splits import Split
+
+    derived = Split.from_json(bench / "work" / "multi-corpus" / "si" / "toy" / "lr_mc" / "split.json")
+    added = {f"emodb/wav/{spk}a01{code}a" for spk in ("03", "08") for code in "FT"}
+    for fold in derived.folds:
+        assert set(fold.train) == set(single[fold.name].train) | added  # angry (W) left out
+        assert (fold.val, fold.test) == (single[fold.name].val, single[fold.name].test)
+        assert mc["runs"]["seed-0"][fold.name]["n_train"] == lr["runs"]["seed-0"][fold.name]["n_train"] + 4
+        tested = [r[0] for r in mc["runs"]["seed-0"][fold.name]["predictions"]]
+        assert tested == [r[0] for r in lr["runs"]["seed-0"][fold.name]["predictions"]]
+    # without the other corpus's folder the system is skipped with a note, never run on less data
+    shutil.rmtree(root)
+    again = plan(spec, Selection(protocols=["si"], systems=["lr_mc"], corpora=["toy"]))
+    assert not again.pending and any("lr_mc" in n and "emodb" in n for n in again.notes)
+
+
 def test_ray_executor_gives_the_same_results_as_local(bench: Path) -> None:
     ray = pytest.importorskip("ray")
     spec = load_definition(bench / "bench.yaml")

@@ -258,6 +258,77 @@ def _same_recipe(split: Any, recipe: Any) -> bool:
     return True
 
 
+def _multi_corpus(
+    spec: BenchmarkSpec,
+    cell: Cell,
+    system: str,
+    others: Sequence[str],
+    frames: dict[str, pd.DataFrame],
+    work: Path,
+) -> tuple[Path, Any, Path]:
+    """A multi-corpus system's training data on ``cell``: the corpus plus every utterance of ``others``
+    whose label the corpus has, and the cell's split with those utterances added to each fold's training
+    part (validation and test parts unchanged, so the rows compare with the single-corpus ones utterance by
+    utterance). Written to ``work/multi-corpus/<protocol>/<corpus>/<system>/``; returns (manifest, split,
+    split file).
+    """
+    from dataclasses import replace
+
+    from serkit.data.manifest import manifest_digest, read_manifest, speaker_keys, write_manifest
+    from serkit.data.splits import Split
+
+    corpus = cell.corpus
+    labelled = [c for c in (corpus, *others) if spec.corpora[c].label_set]
+    if labelled:
+        raise ConfigError(
+            f"System {system!r} trains on several corpora, but corpus {labelled[0]!r} has a label_set; "
+            "multi-corpus training maps no labels yet: remove train_corpora or the label_set."
+        )
+    target = frames[corpus]
+    classes = set(target["label"].astype(str))
+    added = pd.concat(
+        [frames[c][frames[c]["label"].astype(str).isin(classes)] for c in others], ignore_index=True
+    )
+    raw = pd.concat([target, added], ignore_index=True)
+    clash = raw["id"][raw["id"].duplicated()]
+    if len(clash):
+        raise ConfigError(
+            f"System {system!r}: utterance id {clash.iloc[0]!r} is in corpus {corpus!r} and in one of "
+            f"{', '.join(others)}; multi-corpus training needs distinct ids (distinct corpus names)."
+        )
+    folder = work / "multi-corpus" / cell.protocol / corpus / system
+    manifest = write_manifest(raw, folder / "manifest.csv")
+    combined = read_manifest(manifest)  # digests are of the manifest as the trainer reads it back
+    ids = tuple(added["id"].astype(str))
+    speakers = tuple(sorted(set(speaker_keys(added).astype(str))))
+    split = cell.split
+    folds = tuple(
+        replace(
+            f,
+            train=tuple(sorted(f.train + ids)),
+            train_speakers=tuple(sorted(f.train_speakers + speakers)),
+        )
+        for f in split.folds
+    )
+    derived = Split(
+        protocol=split.protocol,
+        folds=folds,
+        speaker_independent=split.speaker_independent,
+        manifest_digest=manifest_digest(combined),
+        seed=split.seed,
+        params={**split.params, "train_only_speakers": list(speakers)},
+        description=(
+            f"{split.description} Multi-corpus training: {len(ids)} utterances of {len(speakers)} speakers of "
+            f"{', '.join(others)} (labels {corpus} has) join every fold's training part; they are never tested."
+        ),
+        label_set=split.label_set,
+    )
+    derived.check(combined)
+    split_file = folder / "split.json"
+    derived.to_json(split_file)
+    return manifest, derived, split_file
+
+
 # ---------------------------------------------------------------------------------------------
 # Configurations
 
@@ -418,11 +489,30 @@ def plan(
         frames[corpus] = read_manifest(manifests[corpus])
     if not wanted:
         raise CorpusError("None of the benchmark's corpora is present: " + "; ".join(notes))
+    unavailable: dict[str, str] = {}
+    needed = {
+        other
+        for corpus, entries in wanted.items()
+        for _, p_systems in entries
+        for system in p_systems
+        for other in spec.extra_corpora(system, corpus)
+    }
+    for other in sorted(needed - set(frames), key=list(spec.corpora).index):
+        if Path(spec.corpus_root(other)).is_dir():
+            manifests[other] = _prepare_manifest(spec, other, work, reporter)
+            frames[other] = read_manifest(manifests[other])
+            continue
+        for system in systems:
+            if other in spec.extra_corpora(system, ""):
+                unavailable.setdefault(
+                    system,
+                    f"trains on corpus {other} too, which has no folder at {spec.corpus_root(other)} "
+                    f"(give it with --corpus {other}=PATH)",
+                )
 
     cells: list[Cell] = []
     pending: list[Job] = []
     finished: list[Job] = []
-    unavailable: dict[str, str] = {}
     hours = {c: max(float(frames[c]["duration"].sum()) / 3600, 1e-3) for c in frames}
     for corpus, entries in wanted.items():
         for protocol, p_systems in entries:
@@ -440,12 +530,14 @@ def plan(
                 doc = R.read_result(R.result_path(results, protocol, corpus, system)) or {}
                 if doc.get("split", {}).get("digest") not in (None, split.digest):
                     doc = {}  # computed on another split: every job runs again
+                data = (manifests[corpus], split, split_file)
+                others = spec.extra_corpora(system, corpus)
+                if others and system not in unavailable:
+                    data = _multi_corpus(spec, cell, system, others, frames, work)
                 for seed in range(n_seeds):
                     extra = [*sel.overrides, *sel.system_overrides.get(system, ())]
-                    config, digest = _config(
-                        spec, system, corpus, seed, manifests[corpus], split_file, threads, extra
-                    )
-                    jdigest = job_digest(config, split)
+                    config, digest = _config(spec, system, corpus, seed, data[0], data[2], threads, extra)
+                    jdigest = job_digest(config, data[1])
                     cell.configs[(system, seed)] = (config, digest, jdigest)
                     if system not in unavailable:
                         why = _unavailable(config)
@@ -530,6 +622,9 @@ def _base_doc(plan_: Plan, cell: Cell, system: str) -> dict[str, Any]:
         }
         doc["seeds"] = cell.seeds[system]
         doc["ensemble"] = bool(sspec.ensemble)
+        others = spec.extra_corpora(system, cell.corpus)
+        if others:
+            doc["train_corpora"] = others
     else:
         doc["combine"] = list(sspec.combine or [])
     return doc

@@ -26,7 +26,8 @@ against the file's folder, so the same file works from any working directory:
     name -> :class:`SystemSpec`: a training config (``config``: a ``configs/*.yaml`` file) with dotted
     ``overrides``, ``seeds`` and whether the seeds are ``ensemble``-d, or a ``combine`` list of other
     systems whose class probabilities are averaged (no training); its ``group`` and the numbers its
-    ``paper`` reported.
+    ``paper`` reported. ``train_corpora`` (a list, or ``all``) makes a system multi-corpus: every speaker
+    of those other corpora joins each fold's training data, never its validation or test data.
 ``targets``
     corpus -> ``{best, from_scratch}``: issue 11's speaker-independent UA targets (percent).
 ``quick``
@@ -179,6 +180,13 @@ class SystemSpec(_Strict):
     ensemble: bool = Field(False, description="Average the seeds' class probabilities per utterance.")
     combine: list[str] | None = Field(None, description="Average these systems' probabilities (no training).")
     cost: float = Field(1.0, gt=0, description="Relative cost per fold; cheaper jobs run first.")
+    train_corpora: list[str] | Literal["all"] = Field(
+        default_factory=list,
+        description=(
+            "Multi-corpus training: every speaker of these other corpora joins each fold's training data "
+            "(utterances whose label the evaluated corpus lacks are left out); they are never tested."
+        ),
+    )
     paper: str | None = Field(None, description="The paper (shared/papers/<stem>.txt) or reference.")
     reported: list[PaperResult] = Field(default_factory=list)
     note: str = ""
@@ -191,6 +199,8 @@ class SystemSpec(_Strict):
             raise ValueError("'combine' needs at least two systems")
         if self.ensemble and self.seeds < 2:
             raise ValueError("'ensemble: true' needs seeds >= 2")
+        if self.train_corpora and self.combine is not None:
+            raise ValueError("'train_corpora' needs a trained system ('config'), not a combination")
         return self
 
     @property
@@ -243,6 +253,9 @@ class BenchmarkSpec(_Strict):
                 _known(member, self.systems, f"combine member of {name!r}")
                 if not self.systems[member].trained:
                     raise ValueError(f"system {name!r} combines {member!r}, itself a combination")
+            if system.train_corpora != "all":
+                for c in system.train_corpora:
+                    _known(c, self.corpora, f"train_corpora entry of {name!r}")
         for pname, protocol in self.protocols.items():
             if protocol.systems != "all":
                 for s in protocol.systems:
@@ -272,6 +285,13 @@ class BenchmarkSpec(_Strict):
     def protocol_systems(self, protocol: str) -> list[str]:
         wanted = self.protocols[protocol].systems
         return list(self.systems) if wanted == "all" else [s for s in self.systems if s in wanted]
+
+    def extra_corpora(self, system: str, corpus: str) -> list[str]:
+        """The other corpora whose speakers join ``system``'s training data on ``corpus`` (in definition
+        order; empty for a single-corpus system)."""
+        wanted = self.systems[system].train_corpora
+        names = list(self.corpora) if wanted == "all" else wanted
+        return [c for c in self.corpora if c in names and c != corpus]
 
     def protocol_corpora(self, protocol: str) -> list[str]:
         wanted = self.protocols[protocol].corpora
