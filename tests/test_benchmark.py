@@ -361,6 +361,15 @@ Targets of issue 11 (speaker-independent UA pooled, complete rows only):
 |---|---|---|---|---|---|---|---|
 | toy | `net` | 75.0 | ≥ 80: missed by 5.0 | `net` | 75.0 | ≥ 60: met (+15.0) | beats it (p 0.012) |
 
+### Coverage
+
+Finished folds per row of the definition: 2 of 2 rows complete, 0 partial, 0 not started (—). The same command resumes them.
+
+| `si` | toy |
+|---|---|
+| `ref` | 2/2 |
+| `net` | 2/2 |
+
 Numbers reported by the papers (and documented reference measurements), as the table cites them:
 
 - `net` on toy: 88.50 UA, LOSO (speaker-independent); p, Table 2.
@@ -410,6 +419,8 @@ def test_table_golden_text_from_hand_made_result_files(tmp_path: Path) -> None:
     partial = _doc("net", "seed-paper", {"toy/s0": [("a", "happy", "happy"), ("b", "sad", "sad")]}, 2)
     text = render(spec, [ref, partial], header=header, paired_test=None)
     assert "| 1/2 (partial) |" in text and "≥ 60: partial" in text and "| toy | — | — |" in text
+    assert "| `net` | 1/2 |" in text and "1 of 2 rows complete, 1 partial, 0 not started" in text
+    assert "| `net` | — |" in render(spec, [ref], header=header, paired_test=None)
 
 
 def test_table_uses_the_real_paired_permutation_test(tmp_path: Path) -> None:

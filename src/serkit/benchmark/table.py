@@ -340,8 +340,36 @@ def render(
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
         if independent and spec.targets:
             lines += ["", *_targets(spec, pdocs, stats, test, ref_name, ref_title)]
-    lines += ["", *_papers(spec, docs)]
+    lines += ["", *_coverage(spec, docs), "", *_papers(spec, docs)]
     return "\n".join(lines) + "\n"
+
+
+def _coverage(spec: BenchmarkSpec, docs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Finished folds of every (protocol, system, corpus) row the definition asks for: what is left to run."""
+    found = {(d["protocol"], d["corpus"], d["system"]): RowStats(d) for d in docs}
+    lines = ["### Coverage", ""]
+    counts = {"complete": 0, "partial": 0, "not started": 0}
+    tables: list[str] = []
+    for protocol in spec.protocols:
+        corpora = spec.protocol_corpora(protocol)
+        tables += ["", f"| `{protocol}` | " + " | ".join(corpora) + " |", "|---|" + "---|" * len(corpora)]
+        for system in spec.protocol_systems(protocol):
+            cells = []
+            for corpus in corpora:
+                row = found.get((protocol, corpus, system))
+                if row is None:
+                    counts["not started"] += 1
+                    cells.append("—")
+                else:
+                    counts["complete" if row.complete else "partial"] += 1
+                    cells.append(f"{row.n_done}/{row.n_total}")
+            tables.append(f"| `{system}` | " + " | ".join(cells) + " |")
+    total = sum(counts.values())
+    lines.append(
+        f"Finished folds per row of the definition: {counts['complete']} of {total} rows complete, "
+        f"{counts['partial']} partial, {counts['not started']} not started (—). The same command resumes them."
+    )
+    return lines + tables
 
 
 def _targets(
