@@ -421,6 +421,11 @@ def test_table_golden_text_from_hand_made_result_files(tmp_path: Path) -> None:
     assert "| 1/2 (partial) |" in text and "≥ 60: partial" in text and "| toy | — | — |" in text
     assert "| `net` | 1/2 |" in text and "1 of 2 rows complete, 1 partial, 0 not started" in text
     assert "| `net` | — |" in render(spec, [ref], header=header, paired_test=None)
+    # a speaker-dependent row never stands beside a speaker-independent paper number (nor the reverse label)
+    sd = {**net, "protocol": "sd", "speaker_independent": False}
+    sd_text = render(spec, [ref, net, sd], header=header, paired_test=None)
+    sd_part = sd_text.split("### sd")[1].split("### Coverage")[0]
+    assert "88.5" not in sd_part and "| seed-paper | toy |" in sd_part and "88.5 UA; SI: LOSO" in sd_text
 
 
 def test_table_uses_the_real_paired_permutation_test(tmp_path: Path) -> None:

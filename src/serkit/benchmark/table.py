@@ -307,7 +307,8 @@ def render(
             p = _paired(row, ref, test)
             reported = sspec.reported_on(d["corpus"]) if sspec else None
             paper = "—"
-            if reported is not None:
+            # a speaker-dependent table cites only speaker-dependent numbers (the others stand in the headline)
+            if reported is not None and (independent or not reported.speaker_independent):
                 kind = "SI" if reported.speaker_independent else "SD"
                 paper = f"{reported.value:.1f} {reported.metric}; {kind}: {reported.protocol}"
             folds = f"{row.n_done}/{row.n_total}" + ("" if row.complete else " (partial)")
