@@ -426,6 +426,9 @@ def test_table_golden_text_from_hand_made_result_files(tmp_path: Path) -> None:
     sd_text = render(spec, [ref, net, sd], header=header, paired_test=None)
     sd_part = sd_text.split("### sd")[1].split("### Coverage")[0]
     assert "88.5" not in sd_part and "| seed-paper | toy |" in sd_part and "88.5 UA; SI: LOSO" in sd_text
+    assert "Multi-corpus systems" not in sd_text
+    multi = render(spec, [ref, {**net, "train_corpora": ["emodb"]}], header=header, paired_test=None)
+    assert "Multi-corpus systems (`net`) also train on every speaker of the other corpora" in multi
 
 
 def test_table_uses_the_real_paired_permutation_test(tmp_path: Path) -> None:

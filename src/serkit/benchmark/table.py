@@ -254,6 +254,15 @@ def render(
         f"({N_RESAMPLES:,} resamples). Rows with folds missing are partial: their numbers cover the finished "
         "folds only.",
     ]
+    multi = sorted(
+        {d["system"] for d in docs if d.get("train_corpora")}, key=lambda s: system_order.get(s, 999)
+    )
+    if multi:
+        lines[-1] += (
+            f" Multi-corpus systems ({', '.join(f'`{s}`' for s in multi)}) also train on every speaker of the other "
+            "corpora (utterances with a label the evaluated corpus has); those speakers are never tested, and "
+            "validation and test parts are the single-corpus split's, so p compares the same utterances."
+        )
     for protocol in protocols:
         pdocs = [d for d in docs if d["protocol"] == protocol]
         pspec = spec.protocols.get(protocol)
