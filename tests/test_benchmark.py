@@ -534,6 +534,10 @@ def test_multi_corpus_system_trains_on_other_corpora_and_tests_its_own(bench: Pa
     )
     (bench / "mc.yaml").write_text(text, encoding="utf-8")
     spec = load_definition(bench / "mc.yaml")
+    # "all" is the definition's corpora: one added with --corpus trains with them but never joins their rows
+    added = spec.with_corpus("casia", bench / "nowhere")
+    assert added.extra_corpora("lr_mc", "toy") == ["emodb"]
+    assert added.extra_corpora("lr_mc", "casia") == ["emodb", "toy"]
     the_plan = plan(spec, Selection(protocols=["si"], systems=["lr", "lr_mc"], corpora=["toy"]))
     assert not the_plan.notes and len(the_plan.pending) == 4
     outcome = run(the_plan)

@@ -241,6 +241,22 @@ class BenchmarkSpec(_Strict):
     targets: dict[str, TargetSpec] = Field(default_factory=dict)
     quick: QuickSpec | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_all_corpora(cls, data: Any) -> Any:
+        """``train_corpora: all`` means the corpora of the definition file, fixed when it is read, so that a
+        corpus added later with ``--corpus`` never changes (and re-runs) the finished rows of the others."""
+        if not isinstance(data, dict) or not isinstance(data.get("systems"), dict):
+            return data
+        names = list(data.get("corpora") or {})
+        systems = {
+            name: {**system, "train_corpora": names}
+            if isinstance(system, dict) and system.get("train_corpora") == "all"
+            else system
+            for name, system in data["systems"].items()
+        }
+        return {**data, "systems": systems}
+
     @model_validator(mode="after")
     def _names(self) -> BenchmarkSpec:
         for name in [*self.systems, *self.corpora]:
