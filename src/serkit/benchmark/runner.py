@@ -503,7 +503,7 @@ def plan(
             frames[other] = read_manifest(manifests[other])
             continue
         for system in systems:
-            if other in spec.extra_corpora(system, ""):
+            if other in spec.systems[system].train_corpora:
                 unavailable.setdefault(
                     system,
                     f"trains on corpus {other} too, which has no folder at {spec.corpus_root(other)} "

@@ -180,11 +180,12 @@ class SystemSpec(_Strict):
     ensemble: bool = Field(False, description="Average the seeds' class probabilities per utterance.")
     combine: list[str] | None = Field(None, description="Average these systems' probabilities (no training).")
     cost: float = Field(1.0, gt=0, description="Relative cost per fold; cheaper jobs run first.")
-    train_corpora: list[str] | Literal["all"] = Field(
+    train_corpora: list[str] = Field(
         default_factory=list,
         description=(
             "Multi-corpus training: every speaker of these other corpora joins each fold's training data "
-            "(utterances whose label the evaluated corpus lacks are left out); they are never tested."
+            "(utterances whose label the evaluated corpus lacks are left out); they are never tested. "
+            "'all' in a definition file is resolved to its corpora when the file is read."
         ),
     )
     paper: str | None = Field(None, description="The paper (shared/papers/<stem>.txt) or reference.")
@@ -269,9 +270,8 @@ class BenchmarkSpec(_Strict):
                 _known(member, self.systems, f"combine member of {name!r}")
                 if not self.systems[member].trained:
                     raise ValueError(f"system {name!r} combines {member!r}, itself a combination")
-            if system.train_corpora != "all":
-                for c in system.train_corpora:
-                    _known(c, self.corpora, f"train_corpora entry of {name!r}")
+            for c in system.train_corpora:
+                _known(c, self.corpora, f"train_corpora entry of {name!r}")
         for pname, protocol in self.protocols.items():
             if protocol.systems != "all":
                 for s in protocol.systems:
@@ -306,8 +306,7 @@ class BenchmarkSpec(_Strict):
         """The other corpora whose speakers join ``system``'s training data on ``corpus`` (in definition
         order; empty for a single-corpus system)."""
         wanted = self.systems[system].train_corpora
-        names = list(self.corpora) if wanted == "all" else wanted
-        return [c for c in self.corpora if c in names and c != corpus]
+        return [c for c in self.corpora if c in wanted and c != corpus]
 
     def protocol_corpora(self, protocol: str) -> list[str]:
         wanted = self.protocols[protocol].corpora
