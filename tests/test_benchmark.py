@@ -487,6 +487,7 @@ def test_cli_runs_lists_tabulates_and_refuses_bad_names(bench: Path) -> None:
         (["--corpus", f"nosuch={bench}"], "'nosuch' is neither a corpus of the benchmark"),
         (["--corpus", "toy"], "expected NAME=PATH"),
         (["--executor", "spark"], "--executor must be local or ray"),
+        (["--device", "tpu"], "--device must be cpu, cuda or auto; got 'tpu'"),
     ):
         bad = runner.invoke(cli, [*base, *args])
         assert bad.exit_code == 2, (args, bad.output)
@@ -607,3 +608,14 @@ def test_worker_processes_give_the_same_results_as_one_process(bench: Path) -> N
     for fold in ("fold-1", "fold-2"):
         assert a["seed-0"][fold]["predictions"] == b["seed-0"][fold]["predictions"]
         assert a["seed-0"][fold]["job_digest"] == b["seed-0"][fold]["job_digest"]
+
+
+def test_device_is_a_runtime_setting_finished_rows_stay_finished_on_another_device(bench: Path) -> None:
+    spec = load_definition(bench / "bench.yaml")
+    run(plan(spec, Selection(protocols=["si"], systems=["rnn"]), results=bench / "res"))
+    other = plan(spec, Selection(protocols=["si"], systems=["rnn"], device="auto"), results=bench / "res")
+    assert not other.pending and len(other.finished) == 4  # 2 folds x 2 seeds
+    job = other.finished[0]
+    assert job.config["train"]["device"] == "auto"  # reaches the training config ...
+    cpu = plan(spec, Selection(protocols=["si"], systems=["rnn"]), results=bench / "res").finished[0]
+    assert job.job_digest == cpu.job_digest  # ... and no digest

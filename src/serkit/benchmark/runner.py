@@ -84,6 +84,9 @@ class Selection:
     overrides: Sequence[str] = ()
     system_overrides: dict[str, Sequence[str]] = field(default_factory=dict)
     explicit_corpora: Sequence[str] = ()
+    #: Where networks train: cpu, cuda or auto. A runtime setting: it is left out of every digest, so a
+    #: row finished on one device is resumed on another.
+    device: str = "cpu"
 
 
 @dataclass
@@ -342,6 +345,7 @@ def _config(
     split_file: Path,
     threads: int,
     extra: Sequence[str],
+    device: str = "cpu",
 ) -> tuple[dict[str, Any], str]:
     from serkit.train.config import config_digest, dump_config, load_config
 
@@ -356,6 +360,7 @@ def _config(
         "data.fold=all",
         "data.workers=1",
         f"train.threads={threads}",
+        f"train.device={device}",
         f"train.seed={seed}",
     ]
     if spec.cache_dir is not None:
@@ -536,7 +541,9 @@ def plan(
                     data = _multi_corpus(spec, cell, system, others, frames, work)
                 for seed in range(n_seeds):
                     extra = [*sel.overrides, *sel.system_overrides.get(system, ())]
-                    config, digest = _config(spec, system, corpus, seed, data[0], data[2], threads, extra)
+                    config, digest = _config(
+                        spec, system, corpus, seed, data[0], data[2], threads, extra, sel.device
+                    )
                     jdigest = job_digest(config, data[1])
                     cell.configs[(system, seed)] = (config, digest, jdigest)
                     if system not in unavailable:

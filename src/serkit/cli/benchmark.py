@@ -140,6 +140,9 @@ def benchmark(
     seeds: int = typer.Option(None, "--seeds", help="Seeds per system (default: each system's own)."),
     workers: int = typer.Option(1, "--workers", "-j", help="Jobs at a time (torch threads = cores / N)."),
     executor: str = typer.Option("local", "--executor", help="local | ray (optional extra)."),
+    device: str = typer.Option(
+        "cpu", "--device", help="cpu | cuda | auto: where networks train (results stay comparable)."
+    ),
     work: Path = typer.Option(None, "--work", help="Work folder (default: benchmarks/work)."),
     results: Path = typer.Option(None, "--results", help="Results folder (default: benchmarks/results/...)."),
     table: bool = typer.Option(
@@ -168,6 +171,8 @@ def benchmark(
             spec = spec.with_corpus(name, root)
         if executor not in ("local", "ray"):
             raise ParameterError(f"--executor must be local or ray; got {executor!r}.")
+        if device not in ("cpu", "cuda", "auto"):
+            raise ParameterError(f"--device must be cpu, cuda or auto; got {device!r}.")
         if workers < 1:
             raise ParameterError(f"--workers must be an int >= 1 (jobs at a time); got {workers}.")
         if seeds is not None and seeds < 1:
@@ -182,6 +187,7 @@ def benchmark(
             corpora=_names(corpora),
             seeds=seeds,
             explicit_corpora=[n for n, _ in pairs],
+            device=device,
         )
         results_dir = results
         docs_path = spec.docs
