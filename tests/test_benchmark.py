@@ -344,7 +344,7 @@ Generated DATE by `serkit benchmark --table` at commit `COMMIT` on MACHINE, from
 Run: `serkit benchmark` (resumable: finished jobs are skipped). One row: `serkit benchmark --protocol PROTOCOL --systems SYSTEM --corpora CORPUS`.
 Results computed at commit(s) `abc123`; on M1.
 
-UA: unweighted accuracy (mean per-class recall); WA: accuracy. *Pooled*: over every test utterance of the finished folds; *mean ± std*: over folds (and seeds). Macro-F1 is pooled. Time: training, summed over folds. p: paired permutation test of pooled UA against Ref SVM on the same utterances (10,000 resamples). Rows with folds missing are partial: their numbers cover the finished folds only.
+UA: unweighted accuracy (mean per-class recall); WA: accuracy. *Pooled*: over every test utterance of the finished folds; *mean ± std*: over folds (and seeds). Macro-F1 is pooled. Time: training, summed over folds, on CPU unless marked (GPU) or (CPU+GPU) (the device is recorded per fold). p: paired permutation test of pooled UA against Ref SVM on the same utterances (10,000 resamples). Rows with folds missing are partial: their numbers cover the finished folds only.
 
 ### Speaker-independent (`si`; headline)
 
@@ -353,7 +353,7 @@ Splits: toy: loso(n_val_speakers=1), 2 folds, split `d1`.
 | System | Group | Corpus | UA pooled | UA mean ± std | WA pooled | WA mean ± std | Macro-F1 | Time | Params | Paper (metric; protocol) | Folds | p vs ref | Target (issue 11) |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 | Ref SVM (`ref`) | baseline | toy | 50.0 | 50.0 ± 0.0 | 50.0 | 50.0 ± 0.0 | 33.3 | 61 s | — | — | 2/2 | ref | — |
-| Net (`net`) | seed-paper | toy | 75.0 | 75.0 ± 25.0 | 75.0 | 75.0 ± 25.0 | 73.3 | 61 s | 1234 | 88.5 UA; SI: LOSO | 2/2 | 0.012 | ≥ 60: met (+15.0) |
+| Net (`net`) | seed-paper | toy | 75.0 | 75.0 ± 25.0 | 75.0 | 75.0 ± 25.0 | 73.3 | 61 s (CPU+GPU) | 1234 | 88.5 UA; SI: LOSO | 2/2 | 0.012 | ≥ 60: met (+15.0) |
 
 Targets of issue 11 (speaker-independent UA pooled, complete rows only):
 
@@ -398,6 +398,7 @@ def test_table_golden_text_from_hand_made_result_files(tmp_path: Path) -> None:
         },
         2,
     )
+    net["runs"]["seed-0"]["toy/s1"]["device"] = "cuda"  # one fold trained on a GPU: its time is marked
     for doc in (ref, net):
         R.write_result(R.result_path(tmp_path / "results", "si", "toy", doc["system"]), doc)
     calls = []

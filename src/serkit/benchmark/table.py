@@ -80,6 +80,8 @@ class RowStats:
         self.train_seconds = sum(
             _mean([e.get("train_seconds") for e in es]) or 0.0 for es in self.folds.values()
         )
+        # where the folds trained: a GPU's seconds are not comparable with a CPU's
+        self.devices = {"GPU" if str(e.get("device", "cpu")).startswith("cuda") else "CPU" for e in entries}
         params = [e.get("n_parameters") for e in entries if e.get("n_parameters") is not None]
         self.n_parameters = int(np.median(params)) if params else None
         # seed 0 (or the ensemble / combination) predictions, for the paired test
@@ -250,7 +252,8 @@ def render(
         "",
         "UA: unweighted accuracy (mean per-class recall); WA: accuracy. *Pooled*: over every test utterance of "
         "the finished folds; *mean ± std*: over folds (and seeds). Macro-F1 is pooled. Time: training, summed "
-        f"over folds. p: paired permutation test of pooled UA against {ref_title} on the same utterances "
+        "over folds, on CPU unless marked (GPU) or (CPU+GPU) (the device is recorded per fold). p: paired "
+        f"permutation test of pooled UA against {ref_title} on the same utterances "
         f"({N_RESAMPLES:,} resamples). Rows with folds missing are partial: their numbers cover the finished "
         "folds only.",
     ]
@@ -332,7 +335,8 @@ def render(
                 _pct(row.pooled["wa"]),
                 _pm(row.fold_mean["wa"], row.fold_std["wa"]),
                 _pct(row.pooled["macro_f1"]),
-                _seconds(row.train_seconds),
+                _seconds(row.train_seconds)
+                + ("" if row.devices <= {"CPU"} else f" ({'+'.join(sorted(row.devices))})"),
                 _params(row.n_parameters),
                 paper,
                 folds,
