@@ -345,7 +345,7 @@ def _config(
     split_file: Path,
     threads: int,
     extra: Sequence[str],
-    device: str = "cpu",
+    device: str,
 ) -> tuple[dict[str, Any], str]:
     from serkit.train.config import config_digest, dump_config, load_config
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import typer
 from rich.markup import escape
@@ -163,6 +163,7 @@ def benchmark(
     """
     from serkit.benchmark import runner as bench
     from serkit.benchmark.spec import load_definition
+    from serkit.train.config import TrainConfig
 
     with guard(RESUME_NOTE):
         spec = load_definition(_definition_path(definition))
@@ -171,8 +172,11 @@ def benchmark(
             spec = spec.with_corpus(name, root)
         if executor not in ("local", "ray"):
             raise ParameterError(f"--executor must be local or ray; got {executor!r}.")
-        if device not in ("cpu", "cuda", "auto"):
-            raise ParameterError(f"--device must be cpu, cuda or auto; got {device!r}.")
+        devices = get_args(TrainConfig.model_fields["device"].annotation)  # the config's own choices
+        if device not in devices:
+            raise ParameterError(
+                f"--device must be {', '.join(devices[:-1])} or {devices[-1]}; got {device!r}."
+            )
         if workers < 1:
             raise ParameterError(f"--workers must be an int >= 1 (jobs at a time); got {workers}.")
         if seeds is not None and seeds < 1:
