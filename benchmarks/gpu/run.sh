@@ -6,7 +6,11 @@
 # runtime setting, so rows finished there merge with (and resume) the CPU rows; each fold records its device.
 #
 # Run from the repository root on the GPU machine, after copying there:
-#   .devdata/<corpus>/   the corpus folder (e.g. cp -r ../shared/corpora/emovo .devdata/)
+#   .devdata/<corpus>/   the corpus folder (e.g. cp -r ../shared/corpora/emovo .devdata/). One call carries
+#                        at most 64 MiB, so RAVDESS and CASIA (about 52 MiB each, plus the repository) go in
+#                        two calls on the warm machine: the first carries .devdata/<corpus> with half the
+#                        speaker folders and SOURCE.txt, the second .devdata/<corpus>.part2 with the rest
+#                        (ignored paths a call does not name stay there); this script merges the parts.
 #   .devdata/git/        optional: `git clone --depth 1 --bare file://$PWD .devdata/git`, so that results
 #                        record the commit (a copied tree has no .git)
 #   .whl/                optional: wheels of serkit's dependencies the machine lacks (pydantic, soundfile,
@@ -30,6 +34,9 @@ fi
 python3 -c "import torch, serkit; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" || exit 4
 HEAVY=bigru_mha,bigru_mha_cnn,bigru_mha_lstm,bigru_mha_rnn,bigru_mha_cnn_lstm,bigru_mha_bigru,bigru_mha_self_attention
 HEAVY=$HEAVY,bigru_mha_bigru_self_attention,bigru_mha_mha,drsn_bigru,drn_bigru,dcnn_lstm,cnn_bilstm,conv_autoencoder,mfcc_rnn
+for part in .devdata/"$CORPUS".part*; do  # a corpus sent in parts, merged by hard links
+  [ -d "$part" ] && cp -rl "$part"/. ".devdata/$CORPUS"/ && rm -rf "$part"
+done
 rm -rf benchmarks/work/manifests  # a manifest left by an earlier call on another copy of the corpus
 LEFT=$(( ${BUDGET:-500} - ($(date +%s) - T0) - 15 ))
 # SIGINT: the runner stops its workers and keeps every finished fold
