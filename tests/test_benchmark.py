@@ -432,6 +432,30 @@ def test_table_golden_text_from_hand_made_result_files(tmp_path: Path) -> None:
     assert "Multi-corpus systems (`net`) also train on every speaker of the other corpora" in multi
 
 
+def test_table_counts_many_commits_and_names_the_first_and_latest(tmp_path: Path) -> None:
+    (tmp_path / "def.yaml").write_text(GOLDEN_SPEC, encoding="utf-8")
+    spec = load_definition(tmp_path / "def.yaml")
+    rows = [("a", "happy", "happy"), ("b", "sad", "sad")]
+    ref = _doc("ref", "baseline", {"toy/s0": rows, "toy/s1": rows}, 2)
+    net = _doc("net", "seed-paper", {"toy/s0": rows, "toy/s1": rows}, 2)
+    # four commits; the hash order differs from the time order, which is what "first" and "latest" follow
+    stamps = [
+        (ref, "toy/s0", "ccc", "2026-01-02T00:00:00+0000"),
+        (ref, "toy/s1", "aaa", "2026-01-04T00:00:00+0000"),
+        (net, "toy/s0", "ddd", "2026-01-01T00:00:00+0000"),
+        (net, "toy/s1", "bbb", "2026-01-03T00:00:00+0000"),
+    ]
+    for doc, fold, commit, finished in stamps:
+        doc["runs"]["seed-0"][fold].update(commit=commit, finished=finished)
+    header = {"date": "d", "commit": "c", "machine": "m"}
+    text = render(spec, [ref, net], header=header, paired_test=None)
+    line = "4 commits (each fold's is in its result file), the first `ddd`, the latest `aaa`; on M1."
+    assert f"Results computed at {line}" in text
+    net["runs"]["seed-0"]["toy/s1"]["commit"] = "ddd"  # three commits are still listed, sorted
+    text = render(spec, [ref, net], header=header, paired_test=None)
+    assert "Results computed at commit(s) `aaa`, `ccc`, `ddd`; on M1." in text
+
+
 def test_table_uses_the_real_paired_permutation_test(tmp_path: Path) -> None:
     pytest.importorskip("serkit.evaluate.compare")
     (tmp_path / "def.yaml").write_text(GOLDEN_SPEC, encoding="utf-8")

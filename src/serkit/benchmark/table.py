@@ -213,6 +213,33 @@ def _run_values(docs: Sequence[Mapping[str, Any]], key: str) -> list[str]:
     )
 
 
+def _commits_line(docs: Sequence[Mapping[str, Any]], *, max_listed: int = 3) -> str:
+    """Which commits computed the results: listed when few, else counted with the first and the last.
+
+    A long-running benchmark collects dozens of commits (one per session that added rows); listing them
+    all buries the table under hashes, and each fold keeps its own in the result files anyway.
+    """
+    first: dict[str, str] = {}
+    last: dict[str, str] = {}
+    for d in docs:
+        for seed in d.get("runs", {}).values():
+            for e in seed.values():
+                c, t = e.get("commit"), str(e.get("finished") or "")
+                if c:
+                    first[c] = min(first.get(c, t), t)
+                    last[c] = max(last.get(c, t), t)
+    if not first:
+        return "commit(s) —"
+    if len(first) <= max_listed:
+        return "commit(s) " + ", ".join(f"`{c}`" for c in sorted(first))
+    oldest = min(first, key=lambda c: (first[c], c))
+    newest = max(last, key=lambda c: (last[c], c))
+    return (
+        f"{len(first)} commits (each fold's is in its result file), the first `{oldest}`, "
+        f"the latest `{newest}`"
+    )
+
+
 def render(
     spec: BenchmarkSpec,
     docs: Sequence[Mapping[str, Any]],
@@ -239,7 +266,6 @@ def render(
     system_order = {s: i for i, s in enumerate(spec.systems)}
     ref_name = spec.reference
     ref_title = spec.systems[ref_name].title if ref_name in spec.systems else "the reference"
-    commits = _run_values(docs, "commit")
     machines = _run_values(docs, "machine")
     lines = [
         f"## {title}",
@@ -248,7 +274,7 @@ def render(
         f"{header['machine']}, from the result files alone (never typed by hand).",
         f"Run: `{command}` (resumable: finished jobs are skipped). One row: "
         "`serkit benchmark --protocol PROTOCOL --systems SYSTEM --corpora CORPUS`.",
-        f"Results computed at commit(s) {', '.join(f'`{c}`' for c in commits) or '—'}; on {'; '.join(machines) or '—'}.",
+        f"Results computed at {_commits_line(docs)}; on {'; '.join(machines) or '—'}.",
         "",
         "UA: unweighted accuracy (mean per-class recall); WA: accuracy. *Pooled*: over every test utterance of "
         "the finished folds; *mean ± std*: over folds (and seeds). Macro-F1 is pooled. Time: training, summed "
