@@ -18,7 +18,7 @@ import os
 import platform
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -206,11 +206,16 @@ def stamp() -> dict[str, str]:
     }
 
 
+def _fold_entries(docs: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    """Every finished fold's entry of ``docs`` (all seeds)."""
+    for d in docs:
+        for seed in d.get("runs", {}).values():
+            yield from seed.values()
+
+
 def _run_values(docs: Sequence[Mapping[str, Any]], key: str) -> list[str]:
     """The distinct values of ``key`` (commit, machine) over every finished job of ``docs``, sorted."""
-    return sorted(
-        {e.get(key) for d in docs for seed in d.get("runs", {}).values() for e in seed.values() if e.get(key)}
-    )
+    return sorted({e.get(key) for e in _fold_entries(docs) if e.get(key)})
 
 
 def _commits_line(docs: Sequence[Mapping[str, Any]], *, max_listed: int = 3) -> str:
@@ -221,13 +226,11 @@ def _commits_line(docs: Sequence[Mapping[str, Any]], *, max_listed: int = 3) -> 
     """
     first: dict[str, str] = {}
     last: dict[str, str] = {}
-    for d in docs:
-        for seed in d.get("runs", {}).values():
-            for e in seed.values():
-                c, t = e.get("commit"), str(e.get("finished") or "")
-                if c:
-                    first[c] = min(first.get(c, t), t)
-                    last[c] = max(last.get(c, t), t)
+    for e in _fold_entries(docs):
+        c, t = e.get("commit"), str(e.get("finished") or "")
+        if c:
+            first[c] = min(first.get(c, t), t)
+            last[c] = max(last.get(c, t), t)
     if not first:
         return "commit(s) —"
     if len(first) <= max_listed:
