@@ -456,6 +456,28 @@ def test_table_counts_many_commits_and_names_the_first_and_latest(tmp_path: Path
     assert "Results computed at commit(s) `aaa`, `ccc`, `ddd`; on M1." in text
 
 
+def test_table_sets_each_speaker_dependent_row_beside_its_speaker_independent_one(tmp_path: Path) -> None:
+    (tmp_path / "def.yaml").write_text(GOLDEN_SPEC, encoding="utf-8")
+    spec = load_definition(tmp_path / "def.yaml")
+    right = [("a", "happy", "happy"), ("b", "sad", "sad"), ("c", "sad", "sad"), ("d", "happy", "happy")]
+    wrong_one = [*right[:3], ("d", "happy", "sad")]  # UA 3/4 of the classes' recalls: (0.5 + 1) / 2
+    si_net = _doc("net", "seed-paper", {"toy/s0": right[:2] + wrong_one[3:], "toy/s1": right[2:3]}, 2)
+    sd_net = {**_doc("net", "seed-paper", {"toy/s0": right[:2], "toy/s1": right[2:]}, 2), "protocol": "sd"}
+    sd_net["speaker_independent"] = False
+    sd_ref = {**_doc("ref", "baseline", {"toy/s0": right}, 2), "protocol": "sd", "speaker_independent": False}
+    si_ref = _doc("ref", "baseline", {"toy/s0": right, "toy/s1": right}, 2)
+    header = {"date": "d", "commit": "c", "machine": "m"}
+    text = render(spec, [si_ref, si_net, sd_net, sd_ref], header=header, paired_test=None)
+    gap = text.split("### sd")[1].split("### Coverage")[0]
+    assert "Speaker-dependent against speaker-independent (`sd` against `si`)" in gap
+    assert "| `net` | toy | 100.0 | 75.0 | +25.0 |" in gap
+    assert "`ref`" not in gap.split("Speaker-dependent against")[1]  # its sd row is partial: left out
+    # a speaker-independent table never carries the comparison, and no complete pair means no section
+    assert "Speaker-dependent against" not in text.split("### sd")[0]
+    text = render(spec, [si_ref, sd_net], header=header, paired_test=None)
+    assert "Speaker-dependent against" not in text
+
+
 def test_table_uses_the_real_paired_permutation_test(tmp_path: Path) -> None:
     pytest.importorskip("serkit.evaluate.compare")
     (tmp_path / "def.yaml").write_text(GOLDEN_SPEC, encoding="utf-8")

@@ -295,6 +295,7 @@ def render(
             "corpora (utterances with a label the evaluated corpus has); those speakers are never tested, and "
             "validation and test parts are the single-corpus split's, so p compares the same utterances."
         )
+    all_stats = {(d["protocol"], d["corpus"], d["system"]): RowStats(d) for d in docs}
     for protocol in protocols:
         pdocs = [d for d in docs if d["protocol"] == protocol]
         pspec = spec.protocols.get(protocol)
@@ -322,7 +323,7 @@ def render(
         pdocs.sort(
             key=lambda d: (corpus_order.get(d["corpus"], 99), system_order.get(d["system"], 999), d["system"])
         )
-        stats = {(d["corpus"], d["system"]): RowStats(d) for d in pdocs}
+        stats = {(d["corpus"], d["system"]): all_stats[(protocol, d["corpus"], d["system"])] for d in pdocs}
         header_row = [
             "System",
             "Group",
@@ -383,8 +384,49 @@ def render(
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
         if independent and spec.targets:
             lines += ["", *_targets(spec, pdocs, stats, test, ref_name, ref_title)]
+        if not independent:
+            lines += _dependence_gap(spec, protocol, all_stats)
     lines += ["", *_coverage(spec, docs), "", *_papers(spec, docs)]
     return "\n".join(lines) + "\n"
+
+
+def _dependence_gap(
+    spec: BenchmarkSpec, protocol: str, all_stats: Mapping[tuple[str, str, str], RowStats]
+) -> list[str]:
+    """Each system's speaker-dependent UA beside its speaker-independent UA on the same corpus.
+
+    Only complete rows on both sides; the speaker-independent side is the first speaker-independent
+    protocol (the headline). The difference is what testing on training speakers adds to a score.
+    """
+    independent = [p for p, ps in spec.protocols.items() if ps.speaker_independent]
+    if not independent:
+        return []
+    headline = independent[0]
+    corpus_order = {c: i for i, c in enumerate(spec.corpora)}
+    system_order = {s: i for i, s in enumerate(spec.systems)}
+    pairs = []
+    for (p, corpus, system), dep in all_stats.items():
+        ind = all_stats.get((headline, corpus, system))
+        if p != protocol or ind is None or not (dep.complete and ind.complete):
+            continue
+        if dep.pooled["ua"] is None or ind.pooled["ua"] is None:
+            continue
+        pairs.append((corpus_order.get(corpus, 99), system_order.get(system, 999), corpus, system, dep, ind))
+    if not pairs:
+        return []
+    lines = [
+        "",
+        f"Speaker-dependent against speaker-independent (`{protocol}` against `{headline}`), UA pooled, "
+        "complete rows on both sides only: what testing on the training speakers adds to a score.",
+        "",
+        f"| System | Corpus | UA `{protocol}` | UA `{headline}` | Difference (points) |",
+        "|---|---|---|---|---|",
+    ]
+    for *_, corpus, system, dep, ind in sorted(pairs, key=lambda x: x[:4]):
+        a, b = _pct(dep.pooled["ua"]), _pct(ind.pooled["ua"])
+        cells = [f"`{system}`", corpus, a, b, f"{float(a) - float(b):+.1f}"]  # of the shown numbers
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def _coverage(spec: BenchmarkSpec, docs: Sequence[Mapping[str, Any]]) -> list[str]:
