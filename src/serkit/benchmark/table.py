@@ -386,7 +386,7 @@ def render(
             lines += ["", *_targets(spec, pdocs, stats, test, ref_name, ref_title)]
         if not independent:
             lines += _dependence_gap(spec, protocol, all_stats)
-    lines += ["", *_coverage(spec, docs), "", *_papers(spec, docs)]
+    lines += ["", *_coverage(spec, all_stats), "", *_papers(spec, docs)]
     return "\n".join(lines) + "\n"
 
 
@@ -429,9 +429,8 @@ def _dependence_gap(
     return lines
 
 
-def _coverage(spec: BenchmarkSpec, docs: Sequence[Mapping[str, Any]]) -> list[str]:
+def _coverage(spec: BenchmarkSpec, found: Mapping[tuple[str, str, str], RowStats]) -> list[str]:
     """Finished folds of every (protocol, system, corpus) row the definition asks for: what is left to run."""
-    found = {(d["protocol"], d["corpus"], d["system"]): RowStats(d) for d in docs}
     lines = ["### Coverage", ""]
     counts = {"complete": 0, "partial": 0, "not started": 0}
     tables: list[str] = []
