@@ -1,10 +1,11 @@
-"""A real Ctrl-C during a two-process extraction: finished work is kept, workers stop, a re-run resumes.
+"""A real Ctrl-C (or SIGTERM) during a two-process extraction: finished work is kept, workers stop, a re-run resumes.
 
 Deterministic: the test frontend hands out call tickets (files created with O_EXCL, so the two worker
 processes agree on the order). Calls with a ticket below ``N_DONE`` return at once; the next calls
 mark themselves blocked and wait. Each worker writes its finished entries before it takes its next
 file, so once both workers are blocked exactly ``N_DONE`` entries are on disk, and only then does
-the test send SIGINT. The gate is switched on by an environment variable, not a frontend
+the test send SIGINT (to the process group, as a terminal does) or SIGTERM (to the parent alone, as
+``kill PID`` does). The gate is switched on by an environment variable, not a frontend
 parameter, so the re-run (in the test process) uses the same cache key.
 """
 
@@ -22,6 +23,7 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from serkit.features import Frontend, register_frontend
 from serkit.features.cache import ENTRY_SUFFIX, FeatureCache
@@ -40,6 +42,8 @@ SCRIPT = textwrap.dedent(
     from typing import ClassVar
     import numpy as np
     import pandas as pd
+    import typer
+    from serkit.cli._common import guard
     from serkit.features import Frontend, register_frontend
     from serkit.features.extract import extract_features
 
@@ -71,11 +75,28 @@ SCRIPT = textwrap.dedent(
     register_frontend(Gated)
     manifest = pd.read_csv(sys.argv[1])
     try:
-        extract_features(manifest, "_test_gated", cache_dir=sys.argv[2], workers=2, batch_size=1)
-    except KeyboardInterrupt:
-        sys.exit(130)
+        with guard():  # as every serkit command runs
+            extract_features(manifest, "_test_gated", cache_dir=sys.argv[2], workers=2, batch_size=1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
     """
 )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @register_frontend
@@ -90,7 +111,13 @@ class _Ungated(Frontend):
         return [np.array([y.mean(), y.std()], np.float32) for y in waveforms]
 
 
-def test_sigint_keeps_finished_entries_and_rerun_resumes(tmp_path):
+@pytest.mark.parametrize(
+    ("how", "exit_code", "message"),
+    [("sigint-group", 130, "interrupted"), ("sigterm-parent", 143, "terminated")],
+)
+def test_a_stopped_extraction_keeps_finished_entries_stops_its_workers_and_resumes(
+    tmp_path, how, exit_code, message
+):
     paths = [write(tmp_path / "a" / f"{i}.wav", tone(100 + 10 * i, 0.1)) for i in range(N_FILES)]
     manifest = tmp_path / "m.csv"
     ids = [f"u{i}" for i in range(N_FILES)]
@@ -101,19 +128,34 @@ def test_sigint_keeps_finished_entries_and_rerun_resumes(tmp_path):
     gate = tmp_path / "gate"
     gate.mkdir()
     command = [sys.executable, str(script), str(manifest), str(cache), str(N_DONE)]
-    proc = subprocess.Popen(
-        command, start_new_session=True, env={**os.environ, "SERKIT_TEST_GATE": str(gate)}
-    )
+    log = tmp_path / "stderr.txt"  # a file, not a pipe: orphaned workers would hold a pipe open
+    with log.open("w") as stderr_file:
+        proc = subprocess.Popen(
+            command,
+            start_new_session=True,
+            env={**os.environ, "SERKIT_TEST_GATE": str(gate)},
+            stderr=stderr_file,
+        )
     try:
         # Wait for a state, not for a time: both workers blocked (the deadline only ends a broken run).
         deadline = time.monotonic() + 120
         while len(list(gate.glob("blocked-*"))) < 2 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
         assert len(list(gate.glob("blocked-*"))) == 2, f"workers never blocked; exit code {proc.poll()}"
-        os.killpg(proc.pid, signal.SIGINT)  # like Ctrl-C in a terminal: the whole process group
-        assert proc.wait(timeout=60) == 130
+        if how == "sigint-group":
+            os.killpg(proc.pid, signal.SIGINT)  # like Ctrl-C in a terminal: the whole process group
+        else:
+            os.kill(proc.pid, signal.SIGTERM)  # like `kill PID`: the parent alone
+        proc.wait(timeout=60)
+        stderr = log.read_text()
+        assert proc.returncode == exit_code, stderr
+        assert f"{message}: finished work was kept" in stderr
+        assert "Traceback" not in stderr
+        # the parent stopped its workers before it exited (they would otherwise wait out their 120 s)
+        workers = [int(p.name.removeprefix("blocked-")) for p in gate.glob("blocked-*")]
+        assert not [pid for pid in workers if _alive(pid)]
     finally:
-        if proc.poll() is None:
+        if _group_alive(proc.pid):  # a broken run's parent or orphaned workers
             os.killpg(proc.pid, signal.SIGKILL)
     entries = list(cache.rglob(f"*{ENTRY_SUFFIX}"))
     assert len(entries) == N_DONE

@@ -23,6 +23,9 @@ def _worker_init(initializer: Callable[[], None] | None) -> None:
     # Ctrl-C reaches the whole process group; only the parent reacts (by terminating the pool),
     # so workers do not each print a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # a parent's SIGTERM handler (serkit.cli._common.guard) is inherited by fork; Pool.terminate() stops
+    # workers with SIGTERM, which must kill them outright, not raise inside them.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if initializer is not None:
         initializer()
 

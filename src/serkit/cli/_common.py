@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,20 +49,40 @@ RESUME_NOTE = "finished work was kept; run the same command to resume."
 NOTHING_WRITTEN_NOTE = "nothing was written; run the same command to start again."
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill PID``, a job scheduler's stop), raised like Ctrl-C so the work stops the same clean way.
+
+    A subclass of KeyboardInterrupt: worker pools are terminated, partial files are discarded, and
+    finished work stays on disk, as on Ctrl-C. Without it SIGTERM would end the parent at once and leave
+    its worker processes running.
+    """
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 @contextmanager
 def guard(interrupted: str = RESUME_NOTE) -> Iterator[None]:
-    """Print a SerkitError as a one-line message and exit 2; Ctrl-C exits 130 with ``interrupted``.
+    """Print a SerkitError as a one-line message and exit 2; Ctrl-C exits 130, SIGTERM 143, with ``interrupted``.
 
     ``interrupted`` must say what actually happens to the command's work (:data:`RESUME_NOTE` for
     commands that resume, :data:`NOTHING_WRITTEN_NOTE` for those that write only at the end).
     """
+    # signal handlers can only be set from the main thread (a command run inside a thread keeps SIGTERM's default)
+    catch_term = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if catch_term else None
     try:
         yield
     except SerkitError as exc:
         raise fail(exc) from None
-    except KeyboardInterrupt:
-        console.print(f"[yellow]interrupted[/yellow]: {interrupted}", highlight=False)
-        raise typer.Exit(code=130) from None
+    except KeyboardInterrupt as exc:
+        how = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        console.print(f"[yellow]{how}[/yellow]: {interrupted}", highlight=False)
+        raise typer.Exit(code=143 if isinstance(exc, Terminated) else 130) from None
+    finally:
+        if catch_term:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def check_workers(workers: int | None, option: str = "--workers/-j") -> None:

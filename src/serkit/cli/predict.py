@@ -7,7 +7,8 @@ short by the interruption is dropped first). A file that cannot be decoded gives
 (``{"path": ..., "error": ...}``) and the run goes on.
 
 Exit codes: 0 every file was predicted; 1 some files failed (their error entries are in the output);
-2 bad arguments (no PATH, unknown model or label, an output file of another format); 130 interrupted.
+2 bad arguments (no PATH, unknown model or label, an output file of another format); 130 interrupted
+(Ctrl-C), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
