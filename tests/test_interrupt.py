@@ -83,17 +83,10 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _alive(pid: int) -> bool:
+def _alive(pid: int, *, group: bool = False) -> bool:
+    """Whether the process (or any process of the group) ``pid`` still exists."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
+        (os.killpg if group else os.kill)(pid, 0)
     except ProcessLookupError:
         return False
     return True
@@ -155,7 +148,7 @@ def test_a_stopped_extraction_keeps_finished_entries_stops_its_workers_and_resum
         workers = [int(p.name.removeprefix("blocked-")) for p in gate.glob("blocked-*")]
         assert not [pid for pid in workers if _alive(pid)]
     finally:
-        if _group_alive(proc.pid):  # a broken run's parent or orphaned workers
+        if _alive(proc.pid, group=True):  # a broken run's parent or orphaned workers
             os.killpg(proc.pid, signal.SIGKILL)
     entries = list(cache.rglob(f"*{ENTRY_SUFFIX}"))
     assert len(entries) == N_DONE
