@@ -11,6 +11,8 @@ import json
 import math
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,7 @@ from serkit.benchmark import results as R
 from serkit.benchmark.runner import Selection
 from serkit.benchmark.table import BEGIN, END
 from serkit.cli.benchmark import benchmark
+from serkit.errors import BusyError
 
 from synth import voiced, write
 
@@ -540,6 +543,45 @@ def test_cli_runs_lists_tabulates_and_refuses_bad_names(bench: Path) -> None:
         assert bad.exit_code == 2, (args, bad.output)
         assert needle in bad.output and "Traceback" not in bad.output
         assert len(bad.output.strip().splitlines()) == 1, bad.output
+
+
+HOLD_LOCK = """\
+import fcntl, os, sys, time
+fh = open(sys.argv[1], "a+")
+fcntl.flock(fh, fcntl.LOCK_EX)
+fh.truncate(0)
+fh.write(f"{os.getpid()}\\n")
+fh.flush()
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="row locks use flock")
+def test_a_row_another_run_is_training_is_refused_and_other_rows_go_on(bench: Path, monkeypatch) -> None:
+    counter = Counter()
+    monkeypatch.setattr(executors, "run_job", counter)
+    lock = bench / "work" / "locks" / "si" / "toy" / "rnn.lock"
+    lock.parent.mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(lock)], stdout=subprocess.PIPE, text=True)
+    spec = load_definition(bench / "bench.yaml")
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        busy = rf"rnn on toy \[si\] is being trained by another serkit benchmark \(pid {holder.pid}\)"
+        with pytest.raises(BusyError, match=busy):
+            run(plan(spec, Selection(protocols=["si"])))
+        assert counter.calls == []  # refused before any job
+        assert run(plan(spec, Selection(protocols=["si"], systems=["lr"])))["done"] == 2  # other rows go on
+        base = ["benchmark", "--definition", str(bench / "bench.yaml"), "-q", "--protocol", "si"]
+        refused = runner.invoke(cli, [*base, "--systems", "rnn"])
+        assert refused.exit_code == 2 and f"(pid {holder.pid})" in refused.output, refused.output
+        assert len(refused.output.strip().splitlines()) == 1 and "Traceback" not in refused.output
+    finally:
+        holder.kill()
+        holder.wait()
+    # the lock ends with the process that held it
+    assert run(plan(spec, Selection(protocols=["si"], systems=["rnn"])))["done"] == 4
+    assert lock.read_text().strip() == str(os.getpid())
 
 
 def test_corpus_option_evaluates_a_corpus_outside_the_definition(bench: Path, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 __all__ = [
     "AudioError",
+    "BusyError",
     "CacheError",
     "CheckpointError",
     "ConfigError",
@@ -102,3 +103,7 @@ class CheckpointError(SerkitError, ValueError):
 
 class TrainingError(SerkitError, RuntimeError):
     """Training cannot go on: a non-finite loss, or a resume state that does not fit the run."""
+
+
+class BusyError(SerkitError, RuntimeError):
+    """Another process holds the lock on work this one would write (e.g. the same benchmark row)."""

@@ -13,6 +13,7 @@ Work folder layout (``benchmarks/work`` by default, not committed)::
     runs/<protocol>/<corpus>/<system>/seed-<k>/<fold>/     train_fold output (checkpoints, logs)
     runs/<protocol>/<corpus>/<system>/ensemble/            serkit.evaluate.ensemble.average_runs output
     failures.jsonl                                         jobs that raised (with tracebacks)
+    locks/<protocol>/<corpus>/<system>.lock                held (flock) by the run training that row
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,7 @@ from serkit._io import atomic_write_text
 from serkit.benchmark import results as R
 from serkit.benchmark.executors import EXECUTORS, JobFailure
 from serkit.benchmark.spec import BenchmarkSpec
-from serkit.errors import ConfigError, CorpusError, ParameterError, SerkitError, SplitLeakError
+from serkit.errors import BusyError, ConfigError, CorpusError, ParameterError, SerkitError, SplitLeakError
 
 __all__ = ["Cell", "Job", "Plan", "Reporter", "Selection", "plan", "refresh", "run"]
 
@@ -846,6 +848,32 @@ def _extract(plan_: Plan, jobs: Sequence[Job], reporter: Reporter) -> set[tuple[
     return failed
 
 
+@contextmanager
+def _row_lock(path: Path, row: str) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``path`` (released when the process ends, however it ends)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; concurrent runs of one row are the user's to avoid there
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown"
+            raise BusyError(
+                f"{row} is being trained by another serkit benchmark (pid {holder}); wait for it to finish, "
+                "or leave that system or corpus out of this run (--systems, --corpora)."
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        yield
+
+
 def run(
     plan_: Plan,
     *,
@@ -863,6 +891,17 @@ def run(
         raise ParameterError(f"--executor must be one of {', '.join(EXECUTORS)}; got {executor!r}.")
     if workers < 1:
         raise ParameterError(f"--workers must be an int >= 1; got {workers}.")
+    with ExitStack() as locks:
+        # two runs training one row would share its fold folders and rewrite its result file in turn
+        for protocol, corpus, system in sorted({(j.protocol, j.corpus, j.system) for j in plan_.pending}):
+            row = f"{system} on {corpus} [{protocol}]"
+            locks.enter_context(_row_lock(plan_.work / "locks" / protocol / corpus / f"{system}.lock", row))
+        return _run_locked(plan_, executor=executor, workers=workers, reporter=reporter, extract=extract)
+
+
+def _run_locked(
+    plan_: Plan, *, executor: str, workers: int, reporter: Reporter, extract: bool
+) -> dict[str, Any]:
     refresh(plan_)  # combinations of systems finished in earlier runs
     jobs = list(plan_.pending)
     failed: list[tuple[str, str]] = []
