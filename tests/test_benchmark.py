@@ -584,6 +584,20 @@ def test_a_row_another_run_is_training_is_refused_and_other_rows_go_on(bench: Pa
     assert lock.read_text().strip() == str(os.getpid())
 
 
+def test_jobs_another_run_finished_after_the_plan_are_not_trained_again(bench: Path, monkeypatch) -> None:
+    spec = load_definition(bench / "bench.yaml")
+    sel = Selection(protocols=["si"], systems=["lr"])
+    stale = plan(spec, sel)
+    assert len(stale.pending) == 2
+    run(plan(spec, sel))  # another run finishes the row between this plan and its run
+    counter = Counter()
+    monkeypatch.setattr(executors, "run_job", counter)
+    assert run(stale)["done"] == 0 and counter.calls == []
+    # a fold the file holds for another configuration is still trained
+    (bench / "lr.yaml").write_text(LR.replace("C: 1.0", "C: 0.5"), encoding="utf-8")
+    assert run(plan(spec, sel))["done"] == 2 and len(counter.calls) == 2
+
+
 def test_corpus_option_evaluates_a_corpus_outside_the_definition(bench: Path, tmp_path: Path) -> None:
     """``--corpus emodb=PATH``: any registered adapter, its default split (LOSO), the same systems."""
     args = ["benchmark", "--definition", str(bench / "bench.yaml"), "-q", "--no-table"]

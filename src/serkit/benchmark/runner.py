@@ -848,6 +848,20 @@ def _extract(plan_: Plan, jobs: Sequence[Job], reporter: Reporter) -> set[tuple[
     return failed
 
 
+def _still_pending(plan_: Plan) -> list[Job]:
+    """The plan's pending jobs less those another run finished since the plan was made (read under the locks)."""
+    docs: dict[tuple[str, str, str], dict[str, Any]] = {}
+    jobs = []
+    for job in plan_.pending:
+        key = (job.protocol, job.corpus, job.system)
+        if key not in docs:
+            docs[key] = R.read_result(R.result_path(plan_.results, *key)) or {}
+        entry = docs[key].get("runs", {}).get(R.seed_key(job.seed), {}).get(job.fold)
+        if entry is None or entry.get("job_digest") != job.job_digest:
+            jobs.append(job)
+    return jobs
+
+
 @contextmanager
 def _row_lock(path: Path, row: str) -> Iterator[None]:
     """Hold an exclusive advisory lock on ``path`` (released when the process ends, however it ends)."""
@@ -903,7 +917,7 @@ def _run_locked(
     plan_: Plan, *, executor: str, workers: int, reporter: Reporter, extract: bool
 ) -> dict[str, Any]:
     refresh(plan_)  # combinations of systems finished in earlier runs
-    jobs = list(plan_.pending)
+    jobs = _still_pending(plan_)
     failed: list[tuple[str, str]] = []
     if jobs and extract:
         bad = _extract(plan_, jobs, reporter)
