@@ -553,7 +553,6 @@ def plan(
                         if why:
                             unavailable[system] = why
                     run_dir = work / "runs" / protocol / corpus / system / R.seed_key(seed)
-                    done = doc.get("runs", {}).get(R.seed_key(seed), {})
                     for i, fold in enumerate(folds):
                         job = Job(
                             protocol,
@@ -568,9 +567,7 @@ def plan(
                             str(run_dir),
                             sspec.cost * hours[corpus],
                         )
-                        entry = done.get(fold)
-                        is_done = entry is not None and entry.get("job_digest") == jdigest
-                        (finished if is_done else pending).append(job)
+                        (finished if _finished(doc, job) else pending).append(job)
     for system, why in unavailable.items():
         notes.append(f"skipped system {system}: {why}")
         reporter.warn(notes[-1])
@@ -848,6 +845,12 @@ def _extract(plan_: Plan, jobs: Sequence[Job], reporter: Reporter) -> set[tuple[
     return failed
 
 
+def _finished(doc: dict[str, Any], job: Job) -> bool:
+    """Whether a result document holds ``job``'s fold for its exact configuration and split (job digest)."""
+    entry = doc.get("runs", {}).get(R.seed_key(job.seed), {}).get(job.fold)
+    return entry is not None and entry.get("job_digest") == job.job_digest
+
+
 def _still_pending(plan_: Plan) -> list[Job]:
     """The plan's pending jobs less those another run finished since the plan was made (read under the locks)."""
     docs: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -856,8 +859,7 @@ def _still_pending(plan_: Plan) -> list[Job]:
         key = (job.protocol, job.corpus, job.system)
         if key not in docs:
             docs[key] = R.read_result(R.result_path(plan_.results, *key)) or {}
-        entry = docs[key].get("runs", {}).get(R.seed_key(job.seed), {}).get(job.fold)
-        if entry is None or entry.get("job_digest") != job.job_digest:
+        if not _finished(docs[key], job):
             jobs.append(job)
     return jobs
 
