@@ -494,6 +494,67 @@ def test_table_uses_the_real_paired_permutation_test(tmp_path: Path) -> None:
     assert "| < 0.001 |" in line  # 20 of 40 utterances differ, all in net's favour
 
 
+def test_table_tests_each_papers_claim_and_adjusts_the_p_values_together(tmp_path: Path) -> None:
+    claims = """\
+claims:
+  - {system: net, baseline: ref, claim: "Net beats Ref", source: "Table 2"}
+  - {system: ref, baseline: net, claim: "Ref beats Net"}
+"""
+    spec_text = GOLDEN_SPEC.replace(
+        "  toy: {adapter: generic, title: Toy}", "  toy: {adapter: generic}\n  toy2: {adapter: generic}"
+    )
+    (tmp_path / "def.yaml").write_text(spec_text + claims, encoding="utf-8")
+    spec = load_definition(tmp_path / "def.yaml")
+    rows = [("a", "happy", "happy"), ("b", "sad", "sad"), ("c", "sad", "happy"), ("d", "happy", "happy")]
+    ref = _doc(
+        "ref",
+        "baseline",
+        {"toy/s0": [*rows[:2], ("c", "sad", "happy")], "toy/s1": [("d", "happy", "sad")]},
+        2,
+    )
+    net = _doc("net", "seed-paper", {"toy/s0": rows[:3], "toy/s1": rows[3:]}, 2)  # UA 75.0 against 50.0
+    partial = {**_doc("net", "seed-paper", {"toy/s0": rows[:2]}, 2), "corpus": "toy2"}
+    ref2 = {**ref, "corpus": "toy2"}
+    header = {"date": "d", "commit": "c", "machine": "m"}
+
+    def table(p_net: float, p_ref: float, docs: list[dict] | None = None) -> list[str]:
+        def fake_test(y, a, b, **kw):  # the claims' order: net against ref, then ref against net
+            return {"p_value": p_net if list(a) == ["happy", "sad", "happy", "happy"] else p_ref}
+
+        text = render(spec, docs or [ref, net, ref2, partial], header=header, paired_test=fake_test)
+        part = text.split("The papers' claims")[1].split("### Coverage")[0]
+        return [line for line in part.splitlines() if line.startswith("| ")][1:]  # under the header
+
+    # one row per claim and corpus where both rows are complete (toy2's net is partial: no row)
+    first, second = table(0.01, 0.04)
+    assert (
+        first
+        == "| Net beats Ref (Table 2) | `net` | `ref` | toy | 75.0 | 50.0 | +25.0 | 0.010 | 0.020 | holds |"
+    )
+    assert (
+        second
+        == "| Ref beats Net | `ref` | `net` | toy | 50.0 | 75.0 | -25.0 | 0.040 | 0.040 | reversed: the baseline is better |"
+    )
+    # Benjamini-Hochberg over the table: p 0.03 beside p 0.2 becomes q 0.06, no longer significant
+    first, second = table(0.03, 0.2)
+    assert first.endswith("| 0.030 | 0.060 | no significant difference |")
+    assert second.endswith("| 0.200 | 0.200 | no significant difference |")
+    # a claim tested on two corpora names itself on its first row only
+    rows = table(0.01, 0.04, [ref, net, ref2, {**net, "corpus": "toy2"}])
+    assert [r.split(" | ")[:5] for r in rows] == [
+        ["| Net beats Ref (Table 2)", "`net`", "`ref`", "toy", "75.0"],
+        ["| ", "", "", "toy2", "75.0"],
+        ["| Ref beats Net", "`ref`", "`net`", "toy", "50.0"],
+        ["| ", "", "", "toy2", "50.0"],
+    ]
+    # a claim naming an unknown system is refused when the definition is read
+    (tmp_path / "def.yaml").write_text(
+        spec_text + claims.replace("baseline: ref,", "baseline: reff,"), encoding="utf-8"
+    )
+    with pytest.raises(Exception, match=r"unknown claim baseline 'reff'\. Did you mean 'ref'"):
+        load_definition(tmp_path / "def.yaml")
+
+
 def test_write_docs_touches_only_the_marked_block(tmp_path: Path) -> None:
     docs = tmp_path / "benchmarks.md"
     docs.write_text("# Title\n\nkeep me\n", encoding="utf-8")

@@ -217,6 +217,15 @@ class TargetSpec(_Strict):
     from_scratch: float | None = None
 
 
+class ClaimSpec(_Strict):
+    """A paper's claim that its system beats a baseline, tested on every corpus where both rows are complete."""
+
+    system: str = Field(description="The paper's system (expected to be better).")
+    baseline: str = Field(description="The system the paper says it beats.")
+    claim: str = Field(description="The claim, in words.")
+    source: str = Field("", description="Where the paper makes it: section, table.")
+
+
 class QuickSpec(_Strict):
     systems: list[str]
     corpora: list[str]
@@ -240,6 +249,7 @@ class BenchmarkSpec(_Strict):
     protocols: dict[str, ProtocolSpec]
     systems: dict[str, SystemSpec]
     targets: dict[str, TargetSpec] = Field(default_factory=dict)
+    claims: list[ClaimSpec] = Field(default_factory=list)
     quick: QuickSpec | None = None
 
     @model_validator(mode="before")
@@ -272,6 +282,9 @@ class BenchmarkSpec(_Strict):
                     raise ValueError(f"system {name!r} combines {member!r}, itself a combination")
             for c in system.train_corpora:
                 _known(c, self.corpora, f"train_corpora entry of {name!r}")
+        for claim in self.claims:
+            _known(claim.system, self.systems, "claim system")
+            _known(claim.baseline, self.systems, "claim baseline")
         for pname, protocol in self.protocols.items():
             if protocol.systems != "all":
                 for s in protocol.systems:

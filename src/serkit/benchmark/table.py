@@ -9,6 +9,8 @@ Columns: UA and WA pooled over every test utterance of the finished folds, and t
 macro-F1 (pooled); training time (sum over folds); parameters; the number the system's paper reported, with
 its metric and protocol; folds done / total; the p-value of a paired permutation test of UA against the
 reference system (eGeMAPS + SVM) on the utterances both predicted; issue 11's target for the row's corpus.
+The definition's ``claims`` (a paper's system against the baseline it says it beats) get their own table of
+paired tests, adjusted together for the many comparisons.
 """
 
 from __future__ import annotations
@@ -384,6 +386,8 @@ def render(
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
         if independent and spec.targets:
             lines += ["", *_targets(spec, pdocs, stats, test, ref_name, ref_title)]
+        if independent and spec.claims:
+            lines += _claims(spec, stats, test)
         if not independent:
             lines += _dependence_gap(spec, protocol, all_stats)
     lines += ["", *_coverage(spec, all_stats), "", *_papers(spec, docs)]
@@ -504,6 +508,72 @@ def _targets(
             _pct(scratch[1].pooled["ua"]) if scratch else "—",
             _target_text(scratch[1].pooled["ua"], goal.from_scratch, True) if scratch and goal else "—",
             versus,
+        ]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines
+
+
+def _claims(
+    spec: BenchmarkSpec,
+    stats: Mapping[tuple[str, str], RowStats],
+    test: Callable[..., Mapping[str, Any]] | None,
+) -> list[str]:
+    """Each paper's claim that its system beats a baseline, on every corpus where both rows are complete.
+
+    p is the paired permutation test of pooled UA on the same utterances; q adjusts the p-values of this
+    table together (Benjamini-Hochberg), since many claims on many corpora are tested at once, and the
+    verdict follows q.
+    """
+    from scipy.stats import false_discovery_control
+
+    found = []
+    for claim in spec.claims:
+        for corpus in spec.corpora:
+            a, b = stats.get((corpus, claim.system)), stats.get((corpus, claim.baseline))
+            if a is None or b is None or not (a.complete and b.complete):
+                continue
+            if a.pooled["ua"] is None or b.pooled["ua"] is None:
+                continue
+            found.append((claim, corpus, a, b, _paired(a, b, test)))
+    if not found:
+        return []
+    known = [i for i, x in enumerate(found) if x[4] is not None]
+    q: dict[int, float] = {}
+    if known:
+        adjusted = false_discovery_control([found[i][4] for i in known], method="bh")
+        q = dict(zip(known, (float(v) for v in adjusted), strict=True))
+    lines = [
+        "",
+        "The papers' claims, tested speaker-independently (complete rows only; UA pooled; p: paired "
+        "permutation test on the same utterances; q: p adjusted over this table (Benjamini-Hochberg); "
+        "the verdict follows q < 0.05):",
+        "",
+        "| Claim | Paper's system | Baseline | Corpus | UA system | UA baseline | Difference (points) | p | q | Verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    shown = None
+    for i, (claim, corpus, a, b, p) in enumerate(found):
+        named, shown = claim is shown, claim  # the claim's text only on its first row
+        ua_a, ua_b = _pct(a.pooled["ua"]), _pct(b.pooled["ua"])
+        diff = float(ua_a) - float(ua_b)  # of the shown numbers
+        if i not in q:
+            verdict = "untested"
+        elif q[i] >= 0.05:
+            verdict = "no significant difference"
+        else:
+            verdict = "holds" if a.pooled["ua"] > b.pooled["ua"] else "reversed: the baseline is better"
+        source = f" ({claim.source})" if claim.source else ""
+        cells = [
+            "" if named else f"{claim.claim}{source}",
+            "" if named else f"`{claim.system}`",
+            "" if named else f"`{claim.baseline}`",
+            corpus,
+            ua_a,
+            ua_b,
+            f"{diff:+.1f}",
+            _p(p),
+            _p(q.get(i)),
+            verdict,
         ]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return lines
