@@ -547,6 +547,11 @@ claims:
         ["| Ref beats Net", "`ref`", "`net`", "toy", "50.0"],
         ["| ", "", "", "toy2", "50.0"],
     ]
+    # under a speaker-dependent protocol the claims get their own table, labelled so
+    sd = [{**d, "protocol": "sd", "speaker_independent": False} for d in (ref, net)]
+    text = render(spec, [ref, net, *sd], header=header, paired_test=None)
+    assert "The papers' claims, tested speaker-independently" in text.split("### sd")[0]
+    assert "The papers' claims, tested SPEAKER-DEPENDENTLY" in text.split("### sd")[1]
     # a claim naming an unknown system is refused when the definition is read
     (tmp_path / "def.yaml").write_text(
         spec_text + claims.replace("baseline: ref,", "baseline: reff,"), encoding="utf-8"
