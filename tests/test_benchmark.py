@@ -560,6 +560,40 @@ claims:
         load_definition(tmp_path / "def.yaml")
 
 
+def test_reproduce_script_tells_identical_reproduced_and_different_reruns(monkeypatch) -> None:
+    import importlib.util
+
+    scripts = Path(__file__).resolve().parents[1] / "benchmarks"
+    monkeypatch.syspath_prepend(str(scripts))
+    spec = importlib.util.spec_from_file_location("reproduce", scripts / "reproduce.py")
+    reproduce = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reproduce)
+    truth = [(f"u{i}", "happy" if i % 2 else "sad") for i in range(40)]
+
+    def doc(wrong: set[int]) -> dict:
+        rows = [
+            (u, y, ("sad" if y == "happy" else "happy") if i in wrong else y)
+            for i, (u, y) in enumerate(truth)
+        ]
+        return _doc("net", "seed-paper", {"toy/s0": rows[:20], "toy/s1": rows[20:]}, 2)
+
+    committed = doc({0, 1, 2, 3, 4, 5, 20, 21})  # fold UAs 70 and 90: std 10 points
+    same = reproduce.compare(committed, doc({0, 1, 2, 3, 4, 5, 20, 21}))
+    assert same["verdict"] == "identical" and same["same_predictions"] == 1.0 and same["ua_difference"] == 0
+    near = reproduce.compare(committed, doc({0, 1, 2, 3, 4, 20, 21, 22}))  # one error moved between folds
+    assert near["verdict"] == "reproduces (within fold noise)"
+    assert near["same_predictions"] == 38 / 40 and math.isclose(near["max_fold_difference"], 0.05)
+    far = reproduce.compare(committed, doc(set(range(0, 40, 3)) | set(range(1, 40, 4))))
+    assert far["verdict"] == "DOES NOT reproduce" and far["p_value"] < 0.05
+    # no difference the paired test can see, but more than the folds' spread (which is zero here)
+    flat = reproduce.compare(doc({0, 1, 20, 21}), doc({0, 1, 2, 20, 21}))
+    assert (
+        flat["fold_std_committed"] == 0 and flat["p_value"] > 0.5 and flat["verdict"] == "DOES NOT reproduce"
+    )
+    other = {**doc({0, 1, 2, 3, 4, 5, 20, 21}), "split": {**committed["split"], "digest": "d2"}}
+    assert reproduce.compare(committed, other)["verdict"] == "identical (different split)"
+
+
 def test_write_docs_touches_only_the_marked_block(tmp_path: Path) -> None:
     docs = tmp_path / "benchmarks.md"
     docs.write_text("# Title\n\nkeep me\n", encoding="utf-8")
