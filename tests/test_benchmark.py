@@ -594,6 +594,50 @@ def test_reproduce_script_tells_identical_reproduced_and_different_reruns(monkey
     assert reproduce.compare(committed, other)["verdict"] == "identical (different split)"
 
 
+def test_dry_run_estimates_come_from_measured_cpu_folds_then_calibrated_cost_hints(tmp_path: Path) -> None:
+    from serkit.benchmark import Job, Plan
+    from serkit.benchmark.estimate import estimate, summary
+
+    def job(system: str, corpus: str, fold: str, cost: float) -> Job:
+        return Job("si", corpus, system, 0, fold, 0, {}, "d", "j", str(tmp_path), cost)
+
+    def result(system: str, corpus: str, folds: dict[str, tuple[float, str]]) -> None:
+        runs = {f: {"fold": f, "train_seconds": s, "device": dev} for f, (s, dev) in folds.items()}
+        doc = {
+            "format": R.FORMAT,
+            "system": system,
+            "corpus": corpus,
+            "protocol": "si",
+            "runs": {"seed-0": runs},
+        }
+        R.write_result(R.result_path(tmp_path, "si", corpus, system), doc)
+
+    # net: measured on a (two CPU folds, one GPU fold: left out) -> 60 s per cost unit 2.0 -> ratio 30
+    result("net", "a", {"f1": (50.0, "cpu"), "f2": (70.0, "cpu"), "f3": (1.0, "cuda")})
+    result("svm", "a", {"f1": (10.0, "cpu")})  # ratio 10 per cost unit 1.0
+    finished = [job("net", "a", "f1", 2.0), job("svm", "a", "f1", 1.0)]
+    pending = [
+        job("net", "a", "f4", 2.0),  # the same row: its measured mean
+        job("net", "b", "f1", 3.0),  # net elsewhere: 3.0 x net's ratio 30
+        job("new", "b", "f1", 4.0),  # never measured: 4.0 x the median ratio of every row (30, 10 -> 20)
+    ]
+    the_plan = Plan(None, tmp_path, tmp_path, [], pending, finished, {})
+    got = estimate(the_plan)
+    assert [(e.seconds, e.source) for e in got] == [
+        (60.0, "measured"),
+        (90.0, "cost hint"),
+        (80.0, "cost hint"),
+    ]
+    line = summary(got, workers=2)
+    assert line.startswith("estimated training time of the pending jobs: 3.8 min for one worker, about 115 s")
+    assert line.endswith("(1 from the same row's measured folds, 2 from cost hints)")
+    # nothing measured anywhere: no estimate, said so
+    (tmp_path / "si").rename(tmp_path / "gone")
+    got = estimate(the_plan)
+    assert {(e.seconds, e.source) for e in got} == {(None, "none")}
+    assert summary(got, workers=1).endswith("0 from cost hints, 3 without an estimate)")
+
+
 def test_write_docs_touches_only_the_marked_block(tmp_path: Path) -> None:
     docs = tmp_path / "benchmarks.md"
     docs.write_text("# Title\n\nkeep me\n", encoding="utf-8")
@@ -611,9 +655,12 @@ def test_cli_runs_lists_tabulates_and_refuses_bad_names(bench: Path) -> None:
     dry = runner.invoke(cli, [*base, "--dry-run", "--protocol", "si"])
     assert dry.exit_code == 0, dry.output
     assert dry.output.count("pending  ") == 6 and "0 finished" in dry.output
+    assert dry.output.count("(no estimate)") == 6 and "6 without an estimate)" in dry.output
     assert not (bench / "results").exists()  # a dry run writes no split and no result
     done = runner.invoke(cli, [*base, "--protocol", "si", "--systems", "lr"])
     assert done.exit_code == 0, done.output
+    dry = runner.invoke(cli, [*base, "--dry-run", "--protocol", "si"])  # lr's folds now calibrate the rest
+    assert "cost hint)" in dry.output and "(no estimate)" not in dry.output, dry.output
     text = (bench / "docs" / "benchmarks.md").read_text()
     assert (
         BEGIN in text

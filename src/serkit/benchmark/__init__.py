@@ -6,6 +6,7 @@
   jobs cheap-first, one result file per (protocol, corpus, system) rewritten after each job).
 - :mod:`serkit.benchmark.executors`: local processes or Ray, the same job function.
 - :mod:`serkit.benchmark.results`: the committed result-file format.
+- :mod:`serkit.benchmark.estimate`: how long pending jobs will train, from the measured folds (``--dry-run``).
 - :mod:`serkit.benchmark.table`: Markdown tables from the result files, into ``docs/benchmarks.md``.
 """
 

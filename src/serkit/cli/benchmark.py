@@ -152,7 +152,9 @@ def benchmark(
     ),
     list_: bool = typer.Option(False, "--list", help="Print the systems and corpora, then stop."),
     dry_run: bool = typer.Option(
-        False, "--dry-run", help="Print the jobs (pending and finished), then stop."
+        False,
+        "--dry-run",
+        help="Print the pending jobs with estimated training times (from the finished folds), then stop.",
     ),
     definition: Path = typer.Option(None, "--definition", help="Benchmark definition YAML."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
@@ -238,14 +240,24 @@ def benchmark(
                 write_splits=not dry_run,
             )
             if dry_run:
+                from serkit.benchmark.estimate import estimate, format_seconds, summary
+
                 progress.stop()
-                for job in the_plan.pending:
-                    out.print(f"pending  {job.name}", highlight=False, markup=False)
+                estimates = estimate(the_plan)
+                for job, est in zip(the_plan.pending, estimates, strict=True):
+                    when = (
+                        f"~{format_seconds(est.seconds)}, {est.source}"
+                        if est.seconds is not None
+                        else "no estimate"
+                    )
+                    out.print(f"pending  {job.name}  ({when})", highlight=False, markup=False)
                 out.print(
                     f"{len(the_plan.pending)} job(s) pending, {len(the_plan.finished)} finished; results in "
                     f"{results_dir}",
                     highlight=False,
                 )
+                if estimates:
+                    out.print(summary(estimates, workers), highlight=False, markup=False)
                 return
             outcome = bench.run(the_plan, executor=executor, workers=workers, reporter=reporter)
         console.print(

@@ -1,0 +1,94 @@
+"""How long the pending jobs of a plan will train, from the folds the result files already hold.
+
+A pending job's estimate is, in order of trust:
+
+1. ``measured``: the mean CPU training seconds of the finished folds of the same row (protocol, corpus,
+   system), whatever their configuration;
+2. ``cost hint``: the job's cost hint (``cost`` × hours of audio of the corpus) times seconds per cost unit,
+   the median of that ratio over the same system's measured rows of the plan, else over every measured row.
+
+Folds trained on a GPU are left out: their seconds say nothing of a CPU's. Times are training seconds of one
+job on the threads it ran with (results record them per fold); with ``--workers N`` the wall time is about
+the total over N. A job with no measured CPU fold anywhere in the plan has no estimate (``None``).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from serkit.benchmark import results as R
+from serkit.benchmark.runner import Job, Plan
+
+__all__ = ["Estimate", "estimate", "summary"]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Seconds of one pending job, and how they were reached (``measured``, ``cost hint`` or ``none``)."""
+
+    seconds: float | None
+    source: str
+
+
+def _cpu_seconds(doc: Mapping[str, Any]) -> list[float]:
+    return [
+        float(e["train_seconds"])
+        for seed in doc.get("runs", {}).values()
+        for e in seed.values()
+        if isinstance(e.get("train_seconds"), int | float)
+        and e["train_seconds"] > 0
+        and not str(e.get("device", "cpu")).startswith("cuda")
+    ]
+
+
+def estimate(plan: Plan) -> list[Estimate]:
+    """An :class:`Estimate` for every pending job of ``plan``, in the order of ``plan.pending``."""
+    rows: dict[tuple[str, str, str], Job] = {}
+    for job in [*plan.finished, *plan.pending]:
+        rows.setdefault((job.protocol, job.corpus, job.system), job)
+    measured: dict[tuple[str, str, str], float] = {}
+    per_cost: dict[str, list[float]] = {}
+    for key, job in rows.items():
+        doc = R.read_result(R.result_path(plan.results, *key)) or {}
+        seconds = _cpu_seconds(doc)
+        if seconds:
+            measured[key] = statistics.fmean(seconds)
+            per_cost.setdefault(job.system, []).append(measured[key] / job.cost)
+    every = [r for ratios in per_cost.values() for r in ratios]
+    out = []
+    for job in plan.pending:
+        key = (job.protocol, job.corpus, job.system)
+        if key in measured:
+            out.append(Estimate(measured[key], "measured"))
+        elif per_cost.get(job.system) or every:
+            out.append(Estimate(job.cost * statistics.median(per_cost.get(job.system) or every), "cost hint"))
+        else:
+            out.append(Estimate(None, "none"))
+    return out
+
+
+def summary(estimates: list[Estimate], workers: int) -> str:
+    """One line: the estimated training time of the pending jobs, in all and over ``workers``."""
+    known = [e.seconds for e in estimates if e.seconds is not None]
+    counts = {k: sum(e.source == k for e in estimates) for k in ("measured", "cost hint", "none")}
+    total = sum(known)
+    line = (
+        f"estimated training time of the pending jobs: {format_seconds(total)} for one worker, about "
+        f"{format_seconds(total / max(1, workers))} with {workers} worker(s) ({counts['measured']} from "
+        f"the same row's measured folds, {counts['cost hint']} from cost hints"
+    )
+    return line + (f", {counts['none']} without an estimate)" if counts["none"] else ")")
+
+
+def format_seconds(s: float | None) -> str:
+    """``42 s``, ``12.5 min``, ``3.1 h``; ``?`` for no estimate."""
+    if s is None:
+        return "?"
+    if s < 120:
+        return f"{s:.0f} s"
+    if s < 7200:
+        return f"{s / 60:.1f} min"
+    return f"{s / 3600:.1f} h"
