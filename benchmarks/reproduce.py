@@ -121,6 +121,10 @@ def _load() -> dict:
     return json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.is_file() else {"rows": {}}
 
 
+def pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.1f}"
+
+
 def write_docs(data: dict) -> None:
     lines = [
         BEGIN,
@@ -135,10 +139,6 @@ def write_docs(data: dict) -> None:
         "|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|---|",
     ]
     for row in data["rows"].values():
-
-        def pct(x: float | None) -> str:
-            return "—" if x is None else f"{100 * x:.1f}"
-
         p = row["p_value"]
         lines.append(
             f"| `{row['row']}` | {pct(row['ua_committed'])} | {pct(row['ua_rerun'])} | "

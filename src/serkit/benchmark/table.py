@@ -28,6 +28,7 @@ import numpy as np
 
 from serkit._io import atomic_write_text
 from serkit.benchmark import results as R
+from serkit.benchmark.estimate import format_seconds
 from serkit.benchmark.spec import BEST_GROUPS, FROM_SCRATCH_GROUPS, BenchmarkSpec
 
 __all__ = ["BEGIN", "END", "RowStats", "load_results", "render", "row_stats", "stamp", "write_docs"]
@@ -123,13 +124,7 @@ def _pm(mean: float | None, std: float | None) -> str:
 
 
 def _seconds(s: float) -> str:
-    if s <= 0:
-        return "—"
-    if s < 120:
-        return f"{s:.0f} s"
-    if s < 7200:
-        return f"{s / 60:.1f} min"
-    return f"{s / 3600:.1f} h"
+    return "—" if s <= 0 else format_seconds(s)
 
 
 def _params(n: int | None) -> str:
