@@ -674,7 +674,12 @@ def test_cli_runs_lists_tabulates_and_refuses_bad_names(bench: Path) -> None:
     )
     quick = runner.invoke(cli, [*base, "--quick"])
     assert quick.exit_code == 0, quick.output
-    assert "Quick benchmark" in quick.output and (bench / "quick" / "si" / "toy" / "lr.json").is_file()
+    assert (
+        "Quick benchmark (1 fold(s)" in quick.output
+        and (bench / "quick" / "si" / "toy" / "lr.json").is_file()
+    )
+    coverage = quick.output.split("### Coverage")[1]  # of the quick subset only, not the whole definition
+    assert "1 of 1 rows complete" in coverage and "`rnn`" not in coverage and "`sd`" not in coverage
     assert json.loads((bench / "quick" / "si" / "toy" / "lr.json").read_text())["folds"] == ["fold-1"]
     for args, needle in (
         (["--systems", "lrr"], "unknown system 'lrr'. Did you mean 'lr'?"),
@@ -768,6 +773,17 @@ def test_corpus_option_evaluates_a_corpus_outside_the_definition(bench: Path, tm
     (other / "wav" / "03a01Fa.wav").unlink()
     clash = runner.invoke(cli, [*args, "--corpus", f"emodb={other}"])
     assert clash.exit_code == 2 and "--results DIR" in clash.output
+    # ... which that folder takes, with its own table whose coverage counts its own corpus only
+    mine = [a for a in args if a != "--no-table"] + [
+        "--corpus",
+        f"emodb={other}",
+        "--results",
+        str(tmp_path / "r"),
+    ]
+    assert runner.invoke(cli, mine).exit_code == 0
+    coverage = (tmp_path / "r" / "benchmark.md").read_text().split("### Coverage")[1]
+    assert "asked for: 1 of 1 rows complete" in coverage and "| `si` | emodb |" in coverage, coverage
+    assert "toy" not in coverage and "`sd`" not in coverage
 
 
 def test_multi_corpus_system_trains_on_other_corpora_and_tests_its_own(bench: Path) -> None:

@@ -248,6 +248,9 @@ def render(
     command: str = "serkit benchmark",
     paired_test: Callable[..., Mapping[str, Any]] | str | None = "default",
     title: str = "Benchmark",
+    coverage_systems: Sequence[str] | None = None,
+    coverage_corpora: Sequence[str] | None = None,
+    coverage_protocols: Sequence[str] | None = None,
 ) -> str:
     """The Markdown block (without the markers) for ``docs``.
 
@@ -258,6 +261,8 @@ def render(
     paired_test : callable, None or "default"
         ``f(y_true, pred_a, pred_b, *, classes, statistic, n_resamples, seed) -> {"p_value": ...}``;
         "default" is :func:`serkit.evaluate.compare.paired_permutation_test`; None leaves p blank.
+    coverage_systems, coverage_corpora, coverage_protocols : sequence of str or None
+        The rows the coverage section counts (None: every row of the definition), e.g. the quick subset.
     """
     test = _default_paired_test() if paired_test == "default" else paired_test
     protocols = [p for p in spec.protocols if any(d["protocol"] == p for d in docs)]
@@ -385,7 +390,8 @@ def render(
             lines += _claims(spec, stats, test, independent=independent)
         if not independent:
             lines += _dependence_gap(spec, protocol, all_stats)
-    lines += ["", *_coverage(spec, all_stats), "", *_papers(spec, docs)]
+    scope = (coverage_protocols, coverage_systems, coverage_corpora)
+    lines += ["", *_coverage(spec, all_stats, *scope), "", *_papers(spec, docs)]
     return "\n".join(lines) + "\n"
 
 
@@ -428,17 +434,30 @@ def _dependence_gap(
     return lines
 
 
-def _coverage(spec: BenchmarkSpec, found: Mapping[tuple[str, str, str], RowStats]) -> list[str]:
-    """Finished folds of every (protocol, system, corpus) row the definition asks for: what is left to run."""
+def _coverage(
+    spec: BenchmarkSpec,
+    found: Mapping[tuple[str, str, str], RowStats],
+    protocols: Sequence[str] | None = None,
+    systems: Sequence[str] | None = None,
+    corpora: Sequence[str] | None = None,
+) -> list[str]:
+    """Finished folds of every (protocol, system, corpus) row the definition asks for (within the given
+    names, None: all): what is left to run."""
     lines = ["### Coverage", ""]
     counts = {"complete": 0, "partial": 0, "not started": 0}
     tables: list[str] = []
     for protocol in spec.protocols:
-        corpora = spec.protocol_corpora(protocol)
-        tables += ["", f"| `{protocol}` | " + " | ".join(corpora) + " |", "|---|" + "---|" * len(corpora)]
+        if protocols is not None and protocol not in protocols:
+            continue
+        these = [c for c in spec.protocol_corpora(protocol) if corpora is None or c in corpora]
+        if not these:
+            continue
+        tables += ["", f"| `{protocol}` | " + " | ".join(these) + " |", "|---|" + "---|" * len(these)]
         for system in spec.protocol_systems(protocol):
+            if systems is not None and system not in systems:
+                continue
             cells = []
-            for corpus in corpora:
+            for corpus in these:
                 row = found.get((protocol, corpus, system))
                 if row is None:
                     counts["not started"] += 1
@@ -448,8 +467,10 @@ def _coverage(spec: BenchmarkSpec, found: Mapping[tuple[str, str, str], RowStats
                     cells.append(f"{row.n_done}/{row.n_total}")
             tables.append(f"| `{system}` | " + " | ".join(cells) + " |")
     total = sum(counts.values())
+    whole = protocols is None and systems is None and corpora is None
     lines.append(
-        f"Finished folds per row of the definition: {counts['complete']} of {total} rows complete, "
+        f"Finished folds per row {'of the definition' if whole else 'asked for'}: "
+        f"{counts['complete']} of {total} rows complete, "
         f"{counts['partial']} partial, {counts['not started']} not started (—). The same command resumes them."
     )
     return lines + tables

@@ -226,7 +226,7 @@ def benchmark(
             }
         )
         if table:
-            _write_table(spec, results_dir, docs_path, command, quick)
+            _write_table(spec, selection, results_dir, docs_path, command, quick)
             return
         with make_progress(quiet) as progress:
             reporter = _Progress(progress, quiet)
@@ -265,7 +265,7 @@ def benchmark(
             highlight=False,
         )
         if table is None:
-            _write_table(spec, results_dir, docs_path, command, quick)
+            _write_table(spec, selection, results_dir, docs_path, command, quick)
     if outcome["failed"]:
         console.print(
             f"[red]{len(outcome['failed'])} job(s) failed[/red] (tracebacks in {the_plan.work / 'failures.jsonl'}):",
@@ -276,18 +276,35 @@ def benchmark(
         raise typer.Exit(code=1)
 
 
-def _write_table(spec: Any, results_dir: Path, docs_path: Path | None, command: str, quick: bool) -> None:
+def _write_table(
+    spec: Any, selection: Any, results_dir: Path, docs_path: Path | None, command: str, quick: bool
+) -> None:
     from serkit.benchmark import table as tables
 
     docs = tables.load_results(results_dir)
     if not docs:
         raise ParameterError(f"No result files under {results_dir}; run `serkit benchmark` first.")
+    scope: dict[str, Any] = {}
+    if quick:  # coverage of the quick subset, not of the whole definition
+        scope = {
+            "coverage_systems": selection.systems,
+            "coverage_corpora": selection.corpora,
+            "coverage_protocols": selection.protocols,
+        }
+    elif docs_path != spec.docs:  # another results folder (e.g. other corpora): its own corpora only
+        found = {d["corpus"] for d in docs} | set(selection.explicit_corpora) | set(selection.corpora or ())
+        scope = {
+            "coverage_corpora": sorted(found),
+            "coverage_systems": selection.systems,
+            "coverage_protocols": selection.protocols,
+        }
     text = tables.render(
         spec,
         docs,
         header=tables.stamp(),
         command=command,
-        title="Quick benchmark (2 folds, budget configs)" if quick else "Benchmark",
+        title=f"Quick benchmark ({selection.folds} fold(s), budget configs)" if quick else "Benchmark",
+        **scope,
     )
     if quick or docs_path is None:
         out.print(text, highlight=False, markup=False, soft_wrap=True)
