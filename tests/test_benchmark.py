@@ -807,6 +807,8 @@ def test_multi_corpus_system_trains_on_other_corpora_and_tests_its_own(bench: Pa
     assert added.extra_corpora("lr_mc", "casia") == ["emodb", "toy"]
     the_plan = plan(spec, Selection(protocols=["si"], systems=["lr", "lr_mc"], corpora=["toy"]))
     assert not the_plan.notes and len(the_plan.pending) == 4
+    cost = {j.system: j.cost for j in the_plan.pending}  # same cost hint; lr_mc trains on emodb's hours too
+    assert cost["lr_mc"] > cost["lr"]
     outcome = run(the_plan)
     assert outcome["done"] == 4 and not outcome["failed"]
     lr = json.loads((bench / "results" / "si" / "toy" / "lr.json").read_text())

@@ -565,7 +565,8 @@ def plan(
                             digest,
                             jdigest,
                             str(run_dir),
-                            sspec.cost * hours[corpus],
+                            # it trains on the other corpora's audio too: its hint counts their hours
+                            sspec.cost * (hours[corpus] + sum(hours.get(o, 0.0) for o in others)),
                         )
                         (finished if _finished(doc, job) else pending).append(job)
     for system, why in unavailable.items():
