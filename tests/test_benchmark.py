@@ -596,7 +596,7 @@ def test_reproduce_script_tells_identical_reproduced_and_different_reruns(monkey
 
 def test_dry_run_estimates_come_from_measured_cpu_folds_then_calibrated_cost_hints(tmp_path: Path) -> None:
     from serkit.benchmark import Job, Plan
-    from serkit.benchmark.estimate import estimate, summary
+    from serkit.benchmark.estimate import cheapest_first, estimate, summary
 
     def job(system: str, corpus: str, fold: str, cost: float) -> Job:
         return Job("si", corpus, system, 0, fold, 0, {}, "d", "j", str(tmp_path), cost)
@@ -628,6 +628,10 @@ def test_dry_run_estimates_come_from_measured_cpu_folds_then_calibrated_cost_hin
         (90.0, "cost hint"),
         (80.0, "cost hint"),
     ]
+    # the run order follows the estimates, not the cost hints alone
+    ordered = cheapest_first(the_plan)
+    assert [(j.system, j.corpus) for j in the_plan.pending] == [("net", "a"), ("new", "b"), ("net", "b")]
+    assert [e.seconds for e in ordered] == [60.0, 80.0, 90.0]
     line = summary(got, workers=2)
     assert line.startswith("estimated training time of the pending jobs: 3.8 min for one worker, about 115 s")
     assert line.endswith("(1 from the same row's measured folds, 2 from cost hints)")

@@ -22,7 +22,7 @@ from typing import Any
 from serkit.benchmark import results as R
 from serkit.benchmark.runner import Job, Plan
 
-__all__ = ["Estimate", "estimate", "summary"]
+__all__ = ["Estimate", "cheapest_first", "estimate", "summary"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,18 @@ def estimate(plan: Plan) -> list[Estimate]:
         else:
             out.append(Estimate(None, "none"))
     return out
+
+
+def cheapest_first(plan: Plan) -> list[Estimate]:
+    """Reorder ``plan.pending`` by estimated seconds, shortest first (the cost hints' order breaks ties and
+    stands where nothing is measured), so that cheap rows finish early; returns the estimates in the new
+    order."""
+    estimates = estimate(plan)
+    order = sorted(
+        range(len(estimates)), key=lambda i: (estimates[i].seconds or 0.0, i)
+    )  # stable: a row's folds stay together
+    plan.pending[:] = [plan.pending[i] for i in order]
+    return [estimates[i] for i in order]
 
 
 def summary(estimates: list[Estimate], workers: int) -> str:

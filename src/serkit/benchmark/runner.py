@@ -3,7 +3,8 @@
 :func:`plan` prepares (or reuses) each corpus's manifest in the work folder, makes or checks each
 (protocol, corpus) split (saved beside the results, so every row cites the same folds), resolves every
 system's configuration and lists the jobs, marking those whose result is already in the result file.
-:func:`run` extracts the features the pending jobs need once (all cores), sends the jobs cheap-first to
+:func:`run` extracts the features the pending jobs need once (all cores), sends the jobs in the plan's
+order (cheapest cost hint first; the CLI reorders by measured estimates, :mod:`serkit.benchmark.estimate`) to
 an executor, and after each finished job rewrites that system's result file atomically, then the seed
 ensemble and the combinations that depend on it. A second run skips finished jobs; Ctrl-C keeps them.
 

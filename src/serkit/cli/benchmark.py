@@ -239,11 +239,11 @@ def benchmark(
                 reporter=reporter,
                 write_splits=not dry_run,
             )
-            if dry_run:
-                from serkit.benchmark.estimate import estimate, format_seconds, summary
+            from serkit.benchmark.estimate import cheapest_first, format_seconds, summary
 
+            estimates = cheapest_first(the_plan)  # measured folds, not only the hints, set the order
+            if dry_run:
                 progress.stop()
-                estimates = estimate(the_plan)
                 for job, est in zip(the_plan.pending, estimates, strict=True):
                     when = (
                         f"~{format_seconds(est.seconds)}, {est.source}"
