@@ -665,6 +665,9 @@ def test_cli_runs_lists_tabulates_and_refuses_bad_names(bench: Path) -> None:
     assert done.exit_code == 0, done.output
     dry = runner.invoke(cli, [*base, "--dry-run", "--protocol", "si"])  # lr's folds now calibrate the rest
     assert "cost hint)" in dry.output and "(no estimate)" not in dry.output, dry.output
+    # a plan of rnn alone is calibrated by lr's row, outside the plan but in the results folder
+    dry = runner.invoke(cli, [*base, "--dry-run", "--protocol", "si", "--systems", "rnn"])
+    assert dry.output.count("cost hint)") == 4 and "(no estimate)" not in dry.output, dry.output
     text = (bench / "docs" / "benchmarks.md").read_text()
     assert (
         BEGIN in text

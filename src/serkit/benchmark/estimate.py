@@ -4,8 +4,10 @@ A pending job's estimate is, in order of trust:
 
 1. ``measured``: the mean CPU training seconds of the finished folds of the same row (protocol, corpus,
    system), whatever their configuration;
-2. ``cost hint``: the job's cost hint (``cost`` × hours of audio of the corpus) times seconds per cost unit,
-   the median of that ratio over the same system's measured rows of the plan, else over every measured row.
+2. ``cost hint``: the job's cost hint (``cost`` × hours of audio it trains on) times seconds per cost unit,
+   the median of that ratio over the same system's measured rows, else over every measured row. Measured
+   rows are the plan's and, where the work folder holds the manifests to cost them, the results folder's
+   other rows (so ``--dry-run --systems X --corpora Y`` is calibrated by X's rows on other corpora).
 
 Folds trained on a GPU are left out: their seconds say nothing of a CPU's. Times are training seconds of one
 job on the threads it ran with (results record them per fold); with ``--workers N`` the wall time is about
@@ -21,6 +23,7 @@ from typing import Any
 
 from serkit.benchmark import results as R
 from serkit.benchmark.runner import Job, Plan
+from serkit.errors import SerkitError
 
 __all__ = ["Estimate", "cheapest_first", "estimate", "summary"]
 
@@ -44,19 +47,52 @@ def _cpu_seconds(doc: Mapping[str, Any]) -> list[float]:
     ]
 
 
+def _costs_outside(plan: Plan, known: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], float]:
+    """Cost hints of the results folder's rows outside the plan, for those whose system is in the definition
+    and whose corpora have a manifest in the work folder (an earlier run prepared it)."""
+    from serkit.data.manifest import read_manifest
+
+    spec = plan.spec
+    if spec is None:
+        return {}
+    hours: dict[str, float | None] = {}
+
+    def corpus_hours(corpus: str) -> float | None:
+        if corpus not in hours:
+            path = plan.work / "manifests" / f"{corpus}.csv"
+            try:
+                hours[corpus] = max(float(read_manifest(path)["duration"].sum()) / 3600, 1e-3)
+            except (OSError, ValueError, KeyError, SerkitError):  # no usable manifest: the row stays uncosted
+                hours[corpus] = None
+        return hours[corpus]
+
+    out = {}
+    for path in sorted(plan.results.glob("*/*/*.json")):
+        key = (path.parent.parent.name, path.parent.name, path.stem)
+        system = spec.systems.get(key[2])
+        if key in known or system is None or not system.trained:
+            continue
+        trained_on = [corpus_hours(c) for c in (key[1], *spec.extra_corpora(key[2], key[1]))]
+        if None not in trained_on:
+            out[key] = system.cost * sum(h for h in trained_on if h is not None)
+    return out
+
+
 def estimate(plan: Plan) -> list[Estimate]:
     """An :class:`Estimate` for every pending job of ``plan``, in the order of ``plan.pending``."""
     rows: dict[tuple[str, str, str], Job] = {}
     for job in [*plan.finished, *plan.pending]:
         rows.setdefault((job.protocol, job.corpus, job.system), job)
+    costs = {key: job.cost for key, job in rows.items()}
+    costs.update(_costs_outside(plan, set(rows)))
     measured: dict[tuple[str, str, str], float] = {}
     per_cost: dict[str, list[float]] = {}
-    for key, job in rows.items():
+    for key, cost in costs.items():
         doc = R.read_result(R.result_path(plan.results, *key)) or {}
         seconds = _cpu_seconds(doc)
         if seconds:
             measured[key] = statistics.fmean(seconds)
-            per_cost.setdefault(job.system, []).append(measured[key] / job.cost)
+            per_cost.setdefault(key[2], []).append(measured[key] / cost)
     every = [r for ratios in per_cost.values() for r in ratios]
     out = []
     for job in plan.pending:
