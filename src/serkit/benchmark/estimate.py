@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from serkit.benchmark import results as R
-from serkit.benchmark.runner import Job, Plan
+from serkit.benchmark.runner import Job, Plan, audio_hours, cost_hint
 from serkit.errors import SerkitError
 
 __all__ = ["Estimate", "cheapest_first", "estimate", "summary"]
@@ -57,14 +57,13 @@ def _costs_outside(plan: Plan, known: set[tuple[str, str, str]]) -> dict[tuple[s
         return {}
     hours: dict[str, float | None] = {}
 
-    def corpus_hours(corpus: str) -> float | None:
+    def has_hours(corpus: str) -> bool:
         if corpus not in hours:
-            path = plan.work / "manifests" / f"{corpus}.csv"
             try:
-                hours[corpus] = max(float(read_manifest(path)["duration"].sum()) / 3600, 1e-3)
+                hours[corpus] = audio_hours(read_manifest(plan.work / "manifests" / f"{corpus}.csv"))
             except (OSError, ValueError, KeyError, SerkitError):  # no usable manifest: the row stays uncosted
                 hours[corpus] = None
-        return hours[corpus]
+        return hours[corpus] is not None
 
     out = {}
     for path in sorted(plan.results.glob("*/*/*.json")):
@@ -72,9 +71,8 @@ def _costs_outside(plan: Plan, known: set[tuple[str, str, str]]) -> dict[tuple[s
         system = spec.systems.get(key[2])
         if key in known or system is None or not system.trained:
             continue
-        trained_on = [corpus_hours(c) for c in (key[1], *spec.extra_corpora(key[2], key[1]))]
-        if None not in trained_on:
-            out[key] = system.cost * sum(h for h in trained_on if h is not None)
+        if all(has_hours(c) for c in (key[1], *spec.extra_corpora(key[2], key[1]))):
+            out[key] = cost_hint(spec, key[2], key[1], {c: h for c, h in hours.items() if h is not None})
     return out
 
 

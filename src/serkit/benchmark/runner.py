@@ -23,7 +23,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,6 +129,18 @@ class Reporter:
 
     def job_finished(self, job: Job, failure: JobFailure | None) -> None:
         pass
+
+
+def audio_hours(frame: pd.DataFrame) -> float:
+    """Hours of audio in a manifest (at least a few seconds, so a cost hint is never 0)."""
+    return max(float(frame["duration"].sum()) / 3600, 1e-3)
+
+
+def cost_hint(spec: BenchmarkSpec, system: str, corpus: str, hours: Mapping[str, float]) -> float:
+    """``system``'s cost × the hours of audio it trains on for ``corpus``: the corpus's own and, for a
+    multi-corpus system, the other corpora's (absent ones count 0)."""
+    trained_on = (corpus, *spec.extra_corpora(system, corpus))
+    return spec.systems[system].cost * sum(hours.get(c, 0.0) for c in trained_on)
 
 
 def _cores() -> int:
@@ -521,7 +533,7 @@ def plan(
     cells: list[Cell] = []
     pending: list[Job] = []
     finished: list[Job] = []
-    hours = {c: max(float(frames[c]["duration"].sum()) / 3600, 1e-3) for c in frames}
+    hours = {c: audio_hours(frames[c]) for c in frames}
     for corpus, entries in wanted.items():
         for protocol, p_systems in entries:
             split, split_file = _split(spec, protocol, corpus, frames[corpus], results, write=write_splits)
@@ -566,8 +578,7 @@ def plan(
                             digest,
                             jdigest,
                             str(run_dir),
-                            # it trains on the other corpora's audio too: its hint counts their hours
-                            sspec.cost * (hours[corpus] + sum(hours.get(o, 0.0) for o in others)),
+                            cost_hint(spec, system, corpus, hours),
                         )
                         (finished if _finished(doc, job) else pending).append(job)
     for system, why in unavailable.items():
