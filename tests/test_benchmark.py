@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import typer
+import yaml
 from typer.testing import CliRunner
 
 from serkit.benchmark import executors, load_definition, load_results, plan, render, run, write_docs
@@ -640,6 +641,45 @@ def test_dry_run_estimates_come_from_measured_cpu_folds_then_calibrated_cost_hin
     got = estimate(the_plan)
     assert {(e.seconds, e.source) for e in got} == {(None, "none")}
     assert summary(got, workers=1).endswith("0 from cost hints, 3 without an estimate)")
+
+
+def test_a_row_with_a_fold_in_progress_is_estimated_from_its_logged_epochs(tmp_path: Path) -> None:
+    from serkit.benchmark import Job, Plan
+    from serkit.benchmark.estimate import estimate, summary
+    from serkit.train.config import config_digest, load_config, save_config
+
+    config = load_config({**yaml.safe_load(RNN), "name": "net"}, ["data.manifest=m.csv"])
+    run_dir = tmp_path / "work" / "net"
+    results = tmp_path / "results"
+
+    def job(corpus: str, fold: str, digest: str = config_digest(config)) -> Job:
+        return Job("si", corpus, "net", 0, fold, 0, config.model_dump(), digest, "j", str(run_dir), 1.0)
+
+    def log(fold: str, *seconds: float) -> None:
+        (run_dir / fold).mkdir(parents=True, exist_ok=True)
+        lines = [json.dumps({"epoch": i + 1, "train_loss": 1.0, "seconds": s}) for i, s in enumerate(seconds)]
+        (run_dir / fold / "log.jsonl").write_text("\n".join([*lines, '{"epoch": 9, "seco']), encoding="utf-8")
+
+    save_config(config, run_dir / "config.yaml")
+    log("f1", 10.0, 20.0)  # a fold in progress (the last line cut by a kill) ...
+    log("f2", 30.0)  # ... and one stopped: 20 s an epoch
+    pending = [job("b", "f1"), job("b", "f2")]
+    the_plan = Plan(None, tmp_path, results, [], pending, [], {})
+    # nothing finished anywhere: the configuration's epochs (1) x 20 s
+    assert [(e.seconds, e.source) for e in estimate(the_plan)] == [(20.0, "epoch timing")] * 2
+    # the system's finished folds elsewhere ran 3 and 5 epochs: 4 x 20 s (their 999 s are another corpus's)
+    runs = {f: {"fold": f, "train_seconds": 999.0, "epochs_run": n} for f, n in (("a1", 3), ("a2", 5))}
+    doc = {"format": R.FORMAT, "system": "net", "corpus": "a", "protocol": "si", "runs": {"seed-0": runs}}
+    R.write_result(R.result_path(results, "si", "a", "net"), doc)
+    the_plan.finished.append(job("a", "a1"))
+    got = estimate(the_plan)
+    assert [(e.seconds, e.source) for e in got] == [(80.0, "epoch timing")] * 2
+    assert summary(got, workers=1).endswith(
+        "(0 from the same row's measured folds, 2 from the row's logged epochs, 0 from cost hints)"
+    )
+    # logs of another configuration of the system say nothing: back to the cost hint (999 per cost unit)
+    the_plan.pending[:] = [job("b", "f1", digest="other")]
+    assert [(e.seconds, e.source) for e in estimate(the_plan)] == [(999.0, "cost hint")]
 
 
 def test_write_docs_touches_only_the_marked_block(tmp_path: Path) -> None:

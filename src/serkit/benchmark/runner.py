@@ -658,21 +658,30 @@ def _rel(path: Path | None, base: Path) -> str | None:
         return str(path)
 
 
+def run_dir_current(job: Job) -> bool:
+    """Whether the job's seed run folder holds a config.yaml of the job's configuration (its logs, states
+    and checkpoints belong to this job, not to an older configuration of the system)."""
+    from serkit.train.config import config_digest, load_config
+
+    saved = Path(job.run_dir) / "config.yaml"
+    if not saved.is_file():
+        return False
+    try:
+        return config_digest(load_config(saved)) == job.digest
+    except SerkitError:
+        return False
+
+
 def _ensure_run_dir(job: Job) -> None:
     """Write the seed run folder's config.yaml; a folder of another configuration starts afresh."""
-    from serkit.train.config import ExperimentConfig, config_digest, load_config, save_config
+    from serkit.train.config import ExperimentConfig, save_config
 
     run_dir = Path(job.run_dir)
-    saved = run_dir / "config.yaml"
-    if saved.is_file():
-        try:
-            same = config_digest(load_config(saved)) == job.digest
-        except SerkitError:
-            same = False
-        if same:
-            return
+    if run_dir_current(job):
+        return
+    if (run_dir / "config.yaml").is_file():
         shutil.rmtree(run_dir)  # checkpoints and states of an older configuration of this system
-    save_config(ExperimentConfig.model_validate(job.config), saved)
+    save_config(ExperimentConfig.model_validate(job.config), run_dir / "config.yaml")
 
 
 def _record(plan_: Plan, job: Job, result: dict[str, Any]) -> None:
