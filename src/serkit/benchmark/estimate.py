@@ -19,7 +19,6 @@ the total over N. A job with no measured CPU fold anywhere in the plan has no es
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import Any
 from serkit.benchmark import results as R
 from serkit.benchmark.runner import Job, Plan, audio_hours, cost_hint, run_dir_current
 from serkit.errors import SerkitError
+from serkit.evaluate.runs import read_log
 
 __all__ = ["Estimate", "cheapest_first", "estimate", "summary"]
 
@@ -58,23 +58,12 @@ def _epoch_seconds(job: Job) -> float | None:
     configuration only); None where none is logged."""
     if not run_dir_current(job):
         return None
-    seconds = []
-    for log in sorted(Path(job.run_dir).glob("*/log.jsonl")):
-        try:
-            lines = log.read_text(encoding="utf-8").splitlines()
-        except OSError:
-            continue
-        for line in lines:
-            try:
-                record = json.loads(line)
-            except ValueError:  # a line cut by a kill
-                continue
-            if (
-                isinstance(record, dict)
-                and "epoch" in record
-                and isinstance(record.get("seconds"), int | float)
-            ):
-                seconds.append(float(record["seconds"]))
+    seconds = [
+        float(record["seconds"])
+        for log in sorted(Path(job.run_dir).glob("*/log.jsonl"))
+        for record in read_log(log)
+        if "epoch" in record and isinstance(record.get("seconds"), int | float)
+    ]
     return statistics.fmean(seconds) if seconds else None
 
 

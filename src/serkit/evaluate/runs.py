@@ -87,7 +87,9 @@ def _read_json(path: Path, what: str) -> Any:
         raise ParameterError(f"Cannot read the {what} {path}: {exc}.") from None
 
 
-def _read_log(path: Path) -> list[dict[str, Any]]:
+def read_log(path: Path) -> list[dict[str, Any]]:
+    """The per-epoch records of a fold's ``log.jsonl`` (empty when there is none; a line cut by a kill is
+    skipped)."""
     if not path.is_file():
         return []
     records = []
@@ -162,7 +164,7 @@ def load_run(run_dir: str | Path) -> RunResult:
         if name in folds:
             raise ParameterError(f"Fold {name!r} appears twice in {run} (second: {metrics_path}).")
         folds[name] = result
-        logs[name] = _read_log(metrics_path.parent / "log.jsonl")
+        logs[name] = read_log(metrics_path.parent / "log.jsonl")
     if not folds:
         raise ParameterError(
             f"The run folder {run} has no finished fold (no <fold>/metrics.json); train into it with "
